@@ -1,0 +1,116 @@
+"""The command line shared by all eight exercise scripts.
+
+Parsing and ``--list`` import neither TensorFlow nor torch, so ``--help`` and
+``--list`` answer at once; the framework is imported only to train.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from common.architectures import model_params
+from common.errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise UserError(f"{message} (see --help)")
+
+
+def build_parser(exercise) -> argparse.ArgumentParser:
+    names = list(exercise.models)
+    parser = _Parser(
+        prog=f"python {exercise.framework}/{exercise.script}",
+        description=exercise.description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--models", nargs="+", metavar="NAME", default=names,
+                        help=f"models to train, in this order; one or more of: {' '.join(names)}")
+    parser.add_argument("--list", action="store_true", help="list the models (architecture, trainable parameters) and exit")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"epochs per model (default: the report's, {exercise.epochs} unless the model says otherwise)")
+    parser.add_argument("--batch-size", type=int, default=exercise.batch_size)
+    parser.add_argument("--lr", type=float, default=exercise.lr, help="Adam learning rate (the report names none)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="use only the first N training and first N test images (smoke runs)")
+    parser.add_argument("--val-split", type=float, default=0.1,
+                        help="fraction of the training set held out for validation (the last images); "
+                             "0 validates on the test set, as the original report did")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto: CUDA, then Apple MPS, then CPU")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
+    parser.add_argument("--out", default=str(REPO_ROOT), metavar="DIR",
+                        help="root for plots/, ten_worst/ and results/")
+    for add in exercise.extra_arguments:
+        add(parser)
+    return parser
+
+
+def parse_args(exercise, argv=None) -> argparse.Namespace:
+    args = build_parser(exercise).parse_args(argv)
+    unknown = [m for m in args.models if m not in exercise.models]
+    if unknown:
+        raise UserError(f"unknown model {', '.join(unknown)}: valid models are {', '.join(exercise.models)}")
+    args.models = list(dict.fromkeys(args.models))  # keep order, drop repeats
+    if args.epochs is not None and not 1 <= args.epochs <= 100_000:
+        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
+    if not 1 <= args.batch_size <= 1_000_000:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not args.lr > 0:
+        raise UserError(f"--lr must be positive, got {args.lr}")
+    if args.limit is not None and args.limit < 2:
+        raise UserError(f"--limit must be at least 2, got {args.limit}")
+    if not 0 <= args.val_split < 1:
+        raise UserError(f"--val-split must be in [0, 1), got {args.val_split}")
+    if args.list:
+        return args
+    _check_writable(Path(args.out))
+    return args
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"--out {out}: not writable ({exc.strerror or exc})") from None
+
+
+def format_list(exercise) -> str:
+    shape = exercise.input_shape
+    rows = [f"{'model':<12} {'params':>11}  architecture"]
+    for name, model in exercise.models.items():
+        epochs = model.epochs or exercise.epochs
+        rows.append(f"{name:<12} {model_params(model, shape):>11,}  {model.summary()}  [{epochs} epochs]"
+                    + (f"  ({model.note})" if model.note else ""))
+    return "\n".join(rows)
+
+
+def main(exercise, import_backend, argv=None) -> int:
+    """Entry point of every exercise script: parse, then run; errors are one line."""
+    try:
+        args = parse_args(exercise, argv)
+        if args.list:
+            print(format_list(exercise))
+            return 0
+        from common.experiment import run  # numpy/matplotlib only; still no framework
+        run(exercise, args, import_backend)
+        return 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished models are saved; the current one left no files", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

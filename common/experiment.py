@@ -1,0 +1,187 @@
+"""One flow for every run: load arrays -> build -> train -> predict -> write.
+
+The framework-specific half lives in a *backend* module (``pytorch/torch_lab.py``
+or ``keras/keras_lab.py``) with four functions: ``setup(args)``,
+``build(model_def, input_shape, n_classes, args)``, ``train(model, model_def,
+split, epochs, args)`` and ``predict(model, images, batch_size)``; everything
+here sees numpy arrays only.
+"""
+from __future__ import annotations
+
+import datetime
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from common import data as datasets
+from common import evaluation, figures
+from common.architectures import ModelDef, model_params
+from common.atomic import atomic_dir, write_json, write_text
+from common.errors import UserError
+from common.exercise import Exercise
+
+
+@dataclass
+class Split:
+    """The arrays one run trains and evaluates on, all uint8 images."""
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list
+    validation: str             # what x_val is, in words
+    test_note: str
+    source: str
+
+
+def make_split(ds, limit: Optional[int], val_split: float) -> Split:
+    x_train, y_train, x_test, y_test = ds.x_train, ds.y_train, ds.x_test, ds.y_test
+    if limit:
+        x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
+    test_note = ds.test_note if not limit else f"first {len(x_test):,} test images (--limit {limit})"
+    if val_split > 0:
+        n_val = max(1, int(round(len(x_train) * val_split)))
+        if n_val >= len(x_train):
+            raise UserError(f"--val-split {val_split} leaves no training images out of {len(x_train)}")
+        # The last images, as Keras' validation_split takes them: the same in both frameworks.
+        return Split(x_train[:-n_val], y_train[:-n_val], x_train[-n_val:], y_train[-n_val:], x_test, y_test,
+                     ds.class_names, f"last {n_val:,} training images ({val_split:g} of the training set)",
+                     test_note, ds.source)
+    return Split(x_train, y_train, x_test, y_test, x_test, y_test, ds.class_names,
+                 "the test set (--val-split 0, as the original report did)", test_note, ds.source)
+
+
+def output_paths(out, exercise_id, framework, model) -> dict:
+    out = Path(out)
+    plots = out / "plots" / exercise_id / framework
+    return {
+        "loss": plots / f"{model}_loss.png",
+        "accuracy": plots / f"{model}_accuracy.png",
+        "confusion_matrix": plots / f"{model}_confusion_matrix.png",
+        "ten_worst": out / "ten_worst" / exercise_id / framework / model,
+        "record": out / "results" / exercise_id / framework / f"{model}.json",
+    }
+
+
+def run(exercise: Exercise, args, import_backend) -> None:
+    # Data first: a missing or corrupt file fails in a second, before the framework loads.
+    split = make_split(datasets.load(exercise.dataset, args.data_dir), args.limit, args.val_split)
+    backend = import_backend()
+    device = backend.setup(args)
+    print(f"{exercise.framework} on {device}; data: {split.source}", flush=True)
+    print(f"train {len(split.x_train):,} | validation: {split.validation} | test: {split.test_note}", flush=True)
+    for name in args.models:
+        train_one(exercise, args, backend, device, split, name, exercise.models[name])
+    if exercise.after_training is not None:
+        exercise.after_training(backend, args, split, Path(args.out))
+
+
+def train_one(exercise, args, backend, device, split: Split, name: str, model_def: ModelDef) -> dict:
+    epochs = args.epochs or model_def.epochs or exercise.epochs
+    expected = model_params(model_def, exercise.input_shape)
+    print(f"\n== {exercise.id} {exercise.framework} {name}: {model_def.summary()} "
+          f"({expected:,} trainable parameters, {epochs} epochs) ==", flush=True)
+    model = backend.build(model_def, exercise.input_shape, len(split.class_names), args)
+    actual = backend.trainable_params(model)
+    if actual != expected:
+        raise RuntimeError(f"{name}: built {actual:,} trainable parameters, the registry says {expected:,}")
+
+    start = time.perf_counter()
+    history = backend.train(model, model_def, split, epochs, args)
+    train_time = time.perf_counter() - start
+    bad = [i + 1 for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)]
+    if bad:
+        raise UserError(f"{name}: training diverged (loss is {history['loss'][bad[0] - 1]} at epoch {bad[0]}); "
+                        f"nothing was written: try a lower --lr")
+
+    probs = backend.predict(model, split.x_test, args.batch_size)
+    record = make_record(exercise, args, device, backend.versions(), split, name, model_def, epochs,
+                         actual, train_time, history, probs)
+    write_outputs(record, split, args.out)
+    print(f"{name}: test accuracy {record['test_accuracy']:.2%}, loss {record['test_loss']:.4f} "
+          f"on {record['n_test']:,} test images; trained in {train_time:.1f} s "
+          f"-> {output_paths(args.out, exercise.id, exercise.framework, name)['record']}", flush=True)
+    return record
+
+
+def reduced_settings(exercise, args, split, model_def, epochs) -> list:
+    """Every way this run differs from the report's setting, in words."""
+    notes = []
+    report_epochs = model_def.epochs or exercise.epochs
+    if epochs < report_epochs:
+        notes.append(f"{epochs} of the report's {report_epochs} epochs")
+    if args.limit:
+        notes.append(f"--limit {args.limit}: first {args.limit:,} images only")
+    official = datasets.SPECS[exercise.dataset]["n_test"]
+    if len(split.x_test) < official and not args.limit:
+        notes.append(f"{len(split.x_test):,} of {official:,} test images")
+    for key, note in getattr(args, "reduced_notes", {}).items():
+        notes.append(note)
+    return notes
+
+
+def make_record(exercise, args, device, versions, split, name, model_def, epochs, params,
+                train_time, history, probs) -> dict:
+    predicted = probs.argmax(axis=1)
+    matrix = evaluation.confusion_matrix(split.y_test, predicted, len(split.class_names))
+    return {
+        "exercise": exercise.id,
+        "framework": exercise.framework,
+        "model": name,
+        "architecture": model_def.summary(),
+        "augmentation": str(model_def.augment) if model_def.augment else None,
+        "note": model_def.note or None,
+        "reduced": reduced_settings(exercise, args, split, model_def, epochs),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else exercise.script] + sys.argv[1:]),
+        "versions": {"python": platform.python_version(), "numpy": np.__version__, **versions},
+        "device": device,
+        "seed": args.seed,
+        "epochs": epochs,
+        "report_epochs": model_def.epochs or exercise.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": {"name": "Adam", "lr": args.lr},
+        "settings": dict(getattr(args, "record_settings", {})),
+        "data": split.source,
+        "n_train": int(len(split.x_train)),
+        "n_val": int(len(split.x_val)),
+        "validation": split.validation,
+        "n_test": int(len(split.x_test)),
+        "test_set": split.test_note,
+        "limit": args.limit,
+        "trainable_params": int(params),
+        "train_time_s": round(float(train_time), 2),
+        "test_loss": evaluation.cross_entropy(probs, split.y_test),
+        "test_accuracy": evaluation.accuracy(probs, split.y_test),
+        "history": {k: [float(v) for v in vals] for k, vals in history.items()},
+        "class_names": list(split.class_names),
+        "confusion_matrix": matrix.tolist(),
+        "ten_worst": evaluation.ten_worst(probs, split.y_test, split.class_names),
+    }
+
+
+def write_outputs(record: dict, split: Split, out) -> None:
+    """Figures and ten worst first, the record last: a record's presence means the run completed."""
+    paths = output_paths(out, record["exercise"], record["framework"], record["model"])
+    title = f"{record['framework']} {record['model']} ({record['exercise']})"
+    if record["reduced"]:
+        title += "\nreduced: " + "; ".join(record["reduced"])
+    val_label = "test" if record["validation"].startswith("the test set") else "validation"
+    for metric in ("loss", "accuracy"):
+        figures.plot_history(record["history"], metric, title, paths[metric], val_label=val_label)
+    figures.plot_confusion_matrix(np.array(record["confusion_matrix"]), record["class_names"],
+                                  f"{title}\ntest set: {record['test_set']}", paths["confusion_matrix"])
+    with atomic_dir(paths["ten_worst"]) as folder:
+        rows = ["rank,index,predicted,actual,prob_actual"]
+        for row in record["ten_worst"]:
+            figures.save_image(split.x_test[row["index"]], folder / f"{row['rank']}.png")
+            rows.append(f"{row['rank']},{row['index']},{row['predicted']},{row['actual']},{row['prob_actual']:.6f}")
+        write_text(folder / "ten_worst.csv", "\n".join(rows) + "\n")
+    write_json(paths["record"], record)

@@ -1,0 +1,65 @@
+"""The report's figures, drawn with matplotlib and written atomically."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
+
+from common.atomic import atomic_path  # noqa: E402
+
+
+def _save(fig, path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_history(history: dict, metric: str, title: str, path, val_label: str = "validation") -> None:
+    """Train and validation curves of one metric ('loss' or 'accuracy') per epoch."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    epochs = np.arange(1, len(history[metric]) + 1)
+    ax.plot(epochs, history[metric], "o-", ms=3, label="train")
+    ax.plot(epochs, history[f"val_{metric}"], "o-", ms=3, label=val_label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if len(epochs) < 15:
+        ax.set_xticks(epochs)
+    _save(fig, path)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names, title: str, path) -> None:
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    ConfusionMatrixDisplay(matrix, display_labels=class_names).plot(
+        ax=ax, cmap="Blues", colorbar=False, values_format="d", xticks_rotation=45)
+    ax.set_title(title, fontsize=10)
+    _save(fig, path)
+
+
+def _as_displayable(image: np.ndarray) -> np.ndarray:
+    return image[..., 0] if image.shape[-1] == 1 else image
+
+
+def save_image(image: np.ndarray, path, scale: int = 3) -> None:
+    """One uint8 (H, W, C) image, enlarged by pixel repetition so it stays sharp."""
+    big = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+    with atomic_path(path) as tmp:
+        plt.imsave(tmp, _as_displayable(big), cmap="gray", format="png", vmin=0, vmax=255)
+
+
+def save_grid(images: np.ndarray, path, titles=None, columns: int = 8) -> None:
+    """A grid of uint8 (N, H, W, C) images, e.g. originals next to augmentations."""
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.2, rows * 1.3), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, image) in enumerate(zip(axes.flat, images)):
+        ax.imshow(_as_displayable(image), cmap="gray", vmin=0, vmax=255)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+    _save(fig, path)
