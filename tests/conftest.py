@@ -1,0 +1,33 @@
+"""Shared fixtures. Framework isolation is enforced here.
+
+tests/torch imports torch and tests/keras imports TensorFlow in-process;
+importing TensorFlow and then torch's triton in one process segfaults, so a
+pytest session that collects both is refused (the README's test command runs
+them as two processes). Everything else here is framework-free, and runs the
+scripts in subprocesses.
+"""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+
+from tests.helpers import make_tiny_data  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    sides = {part for item in items for part in Path(str(item.fspath)).parts if part in ("torch", "keras")
+             and Path(str(item.fspath)).parent.name == part}
+    if len(sides) == 2:
+        raise pytest.UsageError(
+            "tests/torch and tests/keras must run in separate processes (importing TensorFlow, then torch, "
+            "segfaults): run  python -m pytest tests --ignore=tests/keras  and  python -m pytest tests/keras")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A folder with small synthetic mnist.npz and cifar10.npz (learnable: class = bright square's place)."""
+    folder = tmp_path_factory.mktemp("data")
+    make_tiny_data(folder)
+    return folder

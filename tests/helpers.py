@@ -1,0 +1,71 @@
+"""Helpers for tests: tiny synthetic data sets and running a script as a user would."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+def synthetic_images(n: int, shape: tuple, seed: int) -> tuple:
+    """uint8 images whose class (0-9) is where a bright square sits: learnable in one epoch."""
+    rng = np.random.default_rng(seed)
+    h, w, c = shape
+    y = np.arange(n) % 10
+    rng.shuffle(y)
+    x = rng.integers(0, 60, size=(n, h, w, c), dtype=np.uint8)
+    for i, label in enumerate(y):
+        row, col = divmod(int(label), 5)
+        top, left = 3 + row * (h // 2 - 2), 2 + col * (w // 5 - 1)
+        x[i, top:top + 6, left:left + 4, :] = 255
+    return x, y.astype(np.uint8)
+
+
+def make_tiny_data(folder, n_train: int = 300, n_test: int = 100) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, shape in (("mnist", (28, 28)), ("cifar10", (32, 32, 3))):
+        full = shape if len(shape) == 3 else (*shape, 1)
+        x_train, y_train = synthetic_images(n_train, full, 1)
+        x_test, y_test = synthetic_images(n_test, full, 2)
+        if len(shape) == 2:  # MNIST files keep Keras' (N, 28, 28) layout
+            x_train, x_test = x_train[..., 0], x_test[..., 0]
+        np.savez_compressed(folder / f"{name}.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return folder
+
+
+def run_script(script: str, *args, data_dir=None, timeout=600, env=None) -> subprocess.CompletedProcess:
+    """Run e.g. 'pytorch/ex1_mnist.py' from the repository root, as the README says."""
+    environment = {**os.environ, **(env or {})}
+    environment.pop("LAB_DATA_DIR", None)
+    if data_dir is not None:
+        environment["LAB_DATA_DIR"] = str(data_dir)
+    return subprocess.run([PYTHON, script, *map(str, args)], cwd=REPO, env=environment, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments) -> None:
+    """A clear failure: non-zero exit, no traceback, one line on stderr naming the problem."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment.lower() in lines[0].lower(), lines[0]
+
+
+def read_record(out: Path, exercise: str, framework: str, model: str) -> dict:
+    return json.loads((Path(out) / "results" / exercise / framework / f"{model}.json").read_text())
+
+
+def expected_files(out: Path, exercise: str, framework: str, model: str) -> list:
+    out = Path(out)
+    plots = out / "plots" / exercise / framework
+    return [plots / f"{model}_{kind}.png" for kind in ("loss", "accuracy", "confusion_matrix")] + [
+        out / "results" / exercise / framework / f"{model}.json",
+        out / "ten_worst" / exercise / framework / model / "ten_worst.csv",
+    ]
