@@ -70,6 +70,8 @@ def parse_args(exercise, argv=None) -> argparse.Namespace:
         raise UserError(f"--limit must be at least 2, got {args.limit}")
     if not 0 <= args.val_split < 1:
         raise UserError(f"--val-split must be in [0, 1), got {args.val_split}")
+    if exercise.check_args is not None:
+        exercise.check_args(args)
     if args.list:
         return args
     _check_writable(Path(args.out))

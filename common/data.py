@@ -133,7 +133,8 @@ def _load(name, data_dir, download) -> Dataset:
     for folder in dirs:
         npz = folder / spec["npz"]
         if npz.is_file():
-            return _validated(name, _read_npz(npz), f"{npz} ({_identify_npz(npz)})")
+            identity = _identify_npz(npz)  # checksum before parsing
+            return _validated(name, _read_npz(npz), f"{npz} ({identity})")
         original = _find_original(name, folder)
         if original:
             return _validated(name, _read_original(name, folder), f"{folder} (original distribution, checksums verified)")

@@ -23,6 +23,8 @@ class Exercise:
     lr: float = 1e-3
     extra_arguments: tuple = ()  # callables adding exercise-specific CLI options
     after_training: Optional[Callable] = None  # extra figures: (backend, args, split, out) -> None
+    check_args: Optional[Callable] = None  # (args) -> None: validates extra options (raises UserError),
+                                          # may set args.record_settings / args.reduced_notes
 
     @property
     def input_shape(self) -> tuple:

@@ -133,3 +133,18 @@ def train(model, model_def, split, epochs, args) -> dict:
 
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
     return np.asarray(model.predict(normalise(images), batch_size=max(batch_size, 512), verbose=0), dtype=np.float64)
+
+
+# --- figures --------------------------------------------------------------
+
+def augment_examples(augmentation, images_uint8_nhwc: np.ndarray, seed: int) -> np.ndarray:
+    """A few uint8 (N, H, W, C) images through the training-time augmentation layers, as uint8.
+
+    The same layers as ``build`` puts in front of the model, called with
+    training=True; each image gets its own random transform. Seeds Keras'
+    global generators (called after training, so no run is affected).
+    """
+    keras.utils.set_random_seed(seed)
+    augment = keras.Sequential(augmentation_layers(augmentation))
+    out = augment(images_uint8_nhwc.astype(np.float32), training=True)
+    return np.clip(np.rint(keras.ops.convert_to_numpy(out)), 0, 255).astype(np.uint8)

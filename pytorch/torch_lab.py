@@ -153,3 +153,17 @@ def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
     x = to_device(images)
     chunks = [torch.softmax(model(x[i:i + max(batch_size, 512)]), 1) for i in range(0, len(x), max(batch_size, 512))]
     return torch.cat(chunks).float().cpu().numpy()
+
+
+# --- figures --------------------------------------------------------------
+
+@torch.no_grad()
+def augment_examples(augmentation, images_uint8_nhwc: np.ndarray, seed: int) -> np.ndarray:
+    """A few uint8 (N, H, W, C) images through the training-time augmentation, as uint8.
+
+    The same ``augment_batch`` as ``train`` uses (on the CPU: a handful of
+    images), each image with its own random transform.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(images_uint8_nhwc)).permute(0, 3, 1, 2).float().div_(255)
+    out = augment_batch(x, augmentation, torch.Generator().manual_seed(seed))
+    return out.mul_(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()

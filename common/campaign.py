@@ -1,0 +1,424 @@
+"""Run every experiment of the report: each model of each exercise script, one process per model.
+
+    python -m common.campaign --dry-run                 # the plan: what is done, what would run, how long
+    python -m common.campaign                           # everything, the report's epochs
+    python -m common.campaign --epochs-cap 2            # everything, at most 2 epochs per model
+    python -m common.campaign --only ex1 keras/ex2 pytorch/ex3/PraisyNet
+
+Models come from the scripts' MODELS (keras/ and pytorch/, ex1..ex4), run as
+``python <framework>/<script> --models <name> --epochs <n> ...`` from the
+repository root, each in its own process (TensorFlow and torch never share
+one). A model whose record already holds these settings (epochs, batch size,
+learning rate, seed, --limit, --val-split) is skipped, so an interrupted
+campaign continues where it stopped; a record with more epochs (up to the
+report's) also counts, so a capped campaign never replaces a longer run. A
+model that fails is reported and the others still run; the exit code is then
+1. The README's results are rebuilt after each model.
+
+Framework-free: standard library only.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import fnmatch
+import io
+import json
+import math
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from common import report
+from common.errors import UserError
+
+REPO_ROOT = report.REPO_ROOT
+TRAIN_IMAGES = {"mnist": 60_000, "cifar10": 50_000}  # full training sets (common.data checks the files)
+# Rough seconds per training image per epoch on a 2-core CPU, used until a record of the
+# exercise gives a measured rate; startup (framework import, data loading) per process.
+DEFAULT_RATE = {"ex1": 1e-3, "ex2": 2e-3, "ex3": 3e-3, "ex4": 3e-2}
+STARTUP_S = 20.0
+
+
+@dataclass
+class Job:
+    exercise: str
+    framework: str
+    model: str
+    script: Optional[Path] = None
+    epochs: Optional[int] = None
+    report_epochs: Optional[int] = None
+    argv: list = field(default_factory=list)       # arguments of the script (after its path)
+    wanted: dict = field(default_factory=dict)     # the settings a matching record must hold
+    dataset: str = "cifar10"
+    state: str = "run"                             # "done" | "run" | "unavailable"
+    reason: str = ""
+    estimate_s: float = 0.0
+    estimate_kind: str = "rough"
+
+    @property
+    def key(self) -> str:
+        return f"{self.framework}/{self.exercise}/{self.model}"
+
+    @property
+    def command(self) -> list:
+        return [sys.executable, str(self.script), *self.argv]
+
+    def shown_command(self, root: Path) -> str:
+        script = self.script.relative_to(root) if self.script and self.script.is_relative_to(root) else self.script
+        return " ".join(["python", str(script), *self.argv])
+
+
+def record_path(out: Path, job: Job) -> Path:
+    return Path(out) / "results" / job.exercise / job.framework / f"{job.model}.json"
+
+
+def read_record(path: Path):
+    """(record, None) or (None, why it cannot be used)."""
+    if not path.is_file():
+        return None, "no record yet"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, f"record unreadable ({type(exc).__name__})"
+    problem = report.check_record(record)
+    return (None, f"record malformed ({problem})") if problem else (record, None)
+
+
+def record_val_split(record) -> Optional[float]:
+    if isinstance(record.get("val_split"), (int, float)):
+        return float(record["val_split"])
+    validation = record.get("validation")
+    if not isinstance(validation, str):
+        return None
+    if validation.startswith("the test set"):
+        return 0.0
+    match = re.search(r"\(([0-9.]+) of the training set\)", validation)
+    return float(match.group(1)) if match else None
+
+
+def differences(record: dict, job: Job) -> list:
+    """How the record's settings differ from the job's ([] = the job is done)."""
+    wanted = job.wanted
+    found = {
+        "batch_size": record.get("batch_size"),
+        "lr": (record.get("optimizer") or {}).get("lr") if isinstance(record.get("optimizer"), dict) else None,
+        "seed": record.get("seed"),
+        "limit": record.get("limit"),
+        "val_split": record_val_split(record),
+    }
+    diffs = []
+    epochs = record.get("epochs")
+    longer_is_fine = job.report_epochs is not None and job.epochs < epochs <= job.report_epochs
+    if epochs != job.epochs and not longer_is_fine:
+        diffs.append(f"epochs {epochs} (wanted {job.epochs})")
+    for name, value in wanted.items():
+        have = found[name]
+        same = (have == value if not isinstance(value, float) or have is None
+                else isinstance(have, (int, float)) and math.isclose(have, value, rel_tol=1e-9, abs_tol=1e-12))
+        if not same:
+            diffs.append(f"{name.replace('_', '-')} {have} (wanted {value})")
+    return diffs
+
+
+def matches(pattern: str, key: str) -> bool:
+    """'ex1', 'keras/ex2', 'pytorch/ex3/PraisyNet', 'ex2/model1', 'model*': consecutive parts of
+    framework/exercise/model, as shell-style patterns."""
+    parts, keys = pattern.strip("/").split("/"), key.split("/")
+    return any(all(fnmatch.fnmatchcase(k, p) for k, p in zip(keys[i:i + len(parts)], parts))
+               for i in range(len(keys) - len(parts) + 1))
+
+
+def plan(root: Path, out: Path, options) -> list:
+    """Every model of every exercise, in the report's order, exercise by exercise."""
+    reference = report.load_reference()
+    jobs = []
+    for ex in report.EXERCISES:
+        for fw in report.FRAMEWORKS:
+            script = report.load_script(root, ex, fw)
+            ref_names = [m for (e, f, m) in reference if (e, f) == (ex, fw)]
+            for name in report.model_order(ref_names, list(script.models) if script else None, []):
+                job = Job(ex, fw, name, dataset=report.EXERCISES[ex][2])
+                path = report.script_path(root, ex, fw)
+                if script is None:
+                    job.state = "unavailable"
+                    job.reason = (f"{fw}/{path.name} cannot be imported" if path.is_file()
+                                  else f"{fw}/{path.name} is not written yet")
+                elif name not in script.models:
+                    job.state, job.reason = "unavailable", f"not in the MODELS of {fw}/{path.name}"
+                else:
+                    prepare(job, script, out, options)
+                jobs.append(job)
+    return jobs
+
+
+def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
+    """The job's command and settings, as the script's own parser reads them."""
+    from common.cli import build_parser  # framework-free: argparse only
+
+    job.script = script.path
+    job.dataset = script.exercise.dataset
+    job.report_epochs = script.report_epochs(job.model)
+    job.epochs = min(job.report_epochs, options.epochs_cap) if options.epochs_cap else job.report_epochs
+    argv = ["--models", job.model, "--epochs", str(job.epochs)]
+    for flag, value in (("--batch-size", options.batch_size), ("--seed", options.seed),
+                        ("--limit", options.limit), ("--val-split", options.val_split)):
+        if value is not None:
+            argv += [flag, str(value)]
+    try:
+        args = build_parser(script.exercise).parse_args(argv)
+    except (UserError, SystemExit) as exc:
+        job.state, job.reason = "unavailable", f"the script rejects {' '.join(argv)} ({exc})"
+        return
+    job.wanted = {"batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "limit": args.limit,
+                  "val_split": float(args.val_split)}
+    # The scripts' --out default is this repository's root: say --out whenever it is anything else.
+    job.argv = argv + ([] if out == REPO_ROOT.resolve() else ["--out", str(out)])
+    if options.data_dir:
+        job.argv += ["--data-dir", str(options.data_dir)]
+    if options.device:
+        job.argv += ["--device", options.device]
+    record, why = read_record(record_path(out, job))
+    if record is not None:
+        diffs = differences(record, job)
+        if not diffs and not options.force:
+            job.state, job.reason = "done", f"record {record['epochs']} epochs, {record['test_accuracy']:.2%}"
+            return
+        why = "--force" if not diffs else "record differs: " + ", ".join(diffs)
+    job.state, job.reason = "run", why
+
+
+# --- time estimates ----------------------------------------------------------------
+
+def rates(out: Path) -> dict:
+    """Measured seconds per training image per epoch, from every readable record."""
+    found = collections.defaultdict(list)
+    for path in sorted((Path(out) / "results").glob("*/*/*.json")):
+        record, _ = read_record(path)
+        if record is None or record["epochs"] < 1 or record["n_train"] < 1 or record["train_time_s"] <= 0:
+            continue
+        rate = record["train_time_s"] / (record["epochs"] * record["n_train"])
+        ex, fw, model = record["exercise"], record["framework"], record["model"]
+        for key in ((ex, fw, model), (ex, fw), (ex,)):
+            found[key].append(rate)
+    return {key: statistics.median(values) for key, values in found.items()}
+
+
+def estimate(jobs: list, out: Path, options) -> None:
+    measured = rates(out)
+    for job in jobs:
+        if job.state != "run":
+            continue
+        for key, kind in (((job.exercise, job.framework, job.model), "measured"),
+                          ((job.exercise, job.framework), "from similar runs"), ((job.exercise,), "from similar runs")):
+            if key in measured:
+                rate = measured[key]
+                job.estimate_kind = kind
+                break
+        else:
+            rate, job.estimate_kind = DEFAULT_RATE[job.exercise], "rough"
+        images = options.limit or TRAIN_IMAGES.get(job.dataset, 50_000)
+        n_train = images - max(1, round(images * job.wanted["val_split"])) if job.wanted["val_split"] else images
+        job.estimate_s = STARTUP_S + rate * n_train * job.epochs
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def remaining_text(jobs: list) -> str:
+    todo = [j for j in jobs if j.state == "run"]
+    if not todo:
+        return "nothing left"
+    rough = any(j.estimate_kind == "rough" for j in todo)
+    return f"about {duration(sum(j.estimate_s for j in todo))} left{' (partly a rough guess)' if rough else ''}"
+
+
+def print_plan(jobs: list, root: Path) -> None:
+    width = max(len(j.key) for j in jobs)
+    for job in jobs:
+        if job.state == "done":
+            line = f"  done         {job.key:<{width}}  {job.reason}"
+        elif job.state == "run":
+            line = (f"  to run       {job.key:<{width}}  {job.epochs} epochs, ~{duration(job.estimate_s)} "
+                    f"({job.estimate_kind}; {job.reason})\n               $ {job.shown_command(root)}")
+        else:
+            line = f"  unavailable  {job.key:<{width}}  {job.reason}"
+        print(line)
+    counts = collections.Counter(j.state for j in jobs)
+    print(f"plan: {len(jobs)} model{'s' if len(jobs) != 1 else ''}; {counts['done']} done, {counts['run']} to run, "
+          f"{counts['unavailable']} unavailable; {remaining_text(jobs)}", flush=True)
+
+
+# --- running -------------------------------------------------------------------------
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ctrl-C: let the script stop cleanly (it leaves no partial files), then insist."""
+    for sig, timeout in ((None, 3), (signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        if proc.poll() is not None:
+            return
+        try:
+            if sig is not None:  # first: a Ctrl-C at the terminal has reached the script too
+                proc.send_signal(sig)
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            continue
+        except KeyboardInterrupt:  # pressed again: escalate at once
+            continue
+
+
+def run_job(job: Job, root: Path) -> tuple:
+    """Run one model; (exit code, last line of its stderr). Its output goes to ours as it comes."""
+    tail = collections.deque(maxlen=20)
+    proc = subprocess.Popen(job.command, cwd=root, stderr=subprocess.PIPE, text=True, errors="replace")
+
+    def forward():
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            if line.strip():
+                tail.append(line.rstrip())
+
+    reader = threading.Thread(target=forward, daemon=True)
+    reader.start()
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        stop(proc)
+        reader.join(5)
+        raise
+    reader.join(5)
+    return code, (tail[-1] if tail else "")
+
+
+def rebuild_readme(readme: Path, out: Path, root: Path, quiet: bool) -> None:
+    try:
+        if quiet:  # the report's warnings are printed once, at the end
+            with contextlib.redirect_stderr(io.StringIO()):
+                report.rebuild(readme, out / "results", root)
+        else:
+            changed = report.rebuild(readme, out / "results", root)
+            print(f"campaign: {readme} {'rebuilt' if changed else 'already up to date'}", flush=True)
+    except UserError as exc:
+        print(f"campaign: README not rebuilt: {exc}", file=sys.stderr, flush=True)
+
+
+def campaign(jobs: list, root: Path, out: Path, readme: Optional[Path], options) -> int:
+    todo = [j for j in jobs if j.state == "run"]
+    done = sum(j.state == "done" for j in jobs)
+    failed, finished = [], []
+    current = None
+    try:
+        for n, job in enumerate(todo, start=1):
+            current = job
+            print(f"\ncampaign [{n}/{len(todo)}] {job.key}, {job.epochs} epochs (~{duration(job.estimate_s)}); "
+                  f"done {done + len(finished)}, failed {len(failed)}, remaining {len(todo) - n + 1}; "
+                  f"{remaining_text(jobs)}\n$ {job.shown_command(root)}", flush=True)
+            start = time.monotonic()
+            code, last = run_job(job, root)
+            elapsed = time.monotonic() - start
+            record, why = read_record(record_path(out, job))
+            if code == 0 and record is not None:
+                job.state = "done"
+                finished.append(job)
+                print(f"campaign: {job.key} done in {duration(elapsed)}: "
+                      f"test accuracy {record['test_accuracy']:.2%}", flush=True)
+            else:
+                job.state = "failed"
+                job.reason = f"exit code {code}" + (f": {last}" if last else "") + ("" if code else f" ({why})")
+                failed.append(job)
+                print(f"campaign: {job.key} FAILED ({job.reason}); continuing with the others",
+                      file=sys.stderr, flush=True)
+            estimate(jobs, out, options)  # the new record refines the estimates
+            if readme:
+                rebuild_readme(readme, out, root, quiet=True)
+            current = None
+    except KeyboardInterrupt:
+        left = [j for j in todo if j.state == "run"]
+        print(f"\ncampaign: interrupted; {len(finished)} models finished in this campaign"
+              + (f", {current.key} stopped (it leaves no record)" if current else "")
+              + f", {len(left)} not run. Run the same command again to continue: finished models are skipped.",
+              file=sys.stderr, flush=True)
+        if readme:
+            rebuild_readme(readme, out, root, quiet=True)
+        return 130
+
+    unavailable = [j for j in jobs if j.state == "unavailable"]
+    print(f"\ncampaign: {done + len(finished)} of {len(jobs)} models done ({len(finished)} in this campaign), "
+          f"{len(failed)} failed, {len(unavailable)} unavailable", flush=True)
+    for job in failed:
+        print(f"  failed       {job.key}: {job.reason}", flush=True)
+    for job in unavailable:
+        print(f"  unavailable  {job.key}: {job.reason}", flush=True)
+    if readme:
+        rebuild_readme(readme, out, root, quiet=False)
+    return 1 if failed or unavailable else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m common.campaign", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--only", nargs="+", metavar="PATTERN", default=None,
+                        help="run only these: ex1, keras/ex2, pytorch/ex3/PraisyNet, ex2/model1, model* ...")
+    parser.add_argument("--epochs-cap", type=int, default=None, metavar="N",
+                        help="train each model min(report's epochs, N) epochs")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and the time estimate; run nothing")
+    parser.add_argument("--force", action="store_true", help="run models even if a record with these settings exists")
+    parser.add_argument("--data-dir", default=None, help="passed to every script")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
+                        help="passed to every script (default: the scripts' own, auto)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="passed to every script (smoke runs)")
+    parser.add_argument("--batch-size", type=int, default=None, help="passed to every script (default: the script's)")
+    parser.add_argument("--seed", type=int, default=None, help="passed to every script (default: the script's)")
+    parser.add_argument("--val-split", type=float, default=None, help="passed to every script (default: the script's)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="where the scripts write plots/, ten_worst/, results/ (default: the repository root)")
+    parser.add_argument("--readme", default=None,
+                        help="README rebuilt from the records (default: the repository's README.md)")
+    parser.add_argument("--root", default=str(REPO_ROOT), help="repository holding keras/ and pytorch/ (for tests)")
+    return parser
+
+
+def main(argv=None) -> int:
+    options = build_parser().parse_args(argv)
+    try:
+        if options.epochs_cap is not None and options.epochs_cap < 1:
+            raise UserError(f"--epochs-cap must be at least 1, got {options.epochs_cap}")
+        root = Path(options.root).resolve()
+        out = Path(options.out).resolve() if options.out else root
+        readme = Path(options.readme) if options.readme else root / "README.md"
+        jobs = plan(root, out, options)
+        if options.only:
+            unmatched = [p for p in options.only if not any(matches(p, j.key) for j in jobs)]
+            if unmatched:
+                raise UserError(f"--only {' '.join(unmatched)} matches no model (models are named like "
+                                f"keras/ex1/model1; patterns: ex1, keras/ex2, pytorch/ex3/PraisyNet)")
+            jobs = [j for j in jobs if any(matches(p, j.key) for p in options.only)]
+        estimate(jobs, out, options)
+        print_plan(jobs, root)
+        if options.dry_run:
+            return 0
+        return campaign(jobs, root, out, readme, options)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ncampaign: interrupted before any model ran", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

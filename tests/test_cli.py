@@ -1,0 +1,95 @@
+"""The shared command line, through the real scripts, as a user runs them."""
+import subprocess
+import time
+
+import pytest
+
+from tests.helpers import PYTHON, REPO, assert_one_line_error, run_script
+
+SCRIPTS = sorted(str(p.relative_to(REPO)) for p in (REPO / "keras").glob("ex*.py")) + \
+          sorted(str(p.relative_to(REPO)) for p in (REPO / "pytorch").glob("ex*.py"))
+
+# Trainable parameters given by the report (and the issue) for exercise 1.
+EX1_PARAMS = {
+    "keras/ex1_mnist.py": {"model1": 216650, "model2": 657162, "model3": 545162, "model4": 303242, "model5": 1118474},
+    "pytorch/ex1_mnist.py": {"model1": 216650, "old_model1": 216650, "model2": 94298, "model3": 94298,
+                             "model4": 928314},
+}
+
+# Runs a script's --help/--list and reports whether a framework got imported.
+PROBE = """
+import atexit, runpy, sys
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+atexit.register(lambda: print("IMPORTED:", sorted(m for m in ("torch", "tensorflow", "keras") if m in sys.modules)))
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def list_params(script) -> dict:
+    result = run_script(script, "--list")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    return {row[0]: int(row[1].replace(",", "")) for row in rows}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("option", ["--help", "--list"])
+def test_help_and_list_are_fast_and_import_no_framework(script, option):
+    start = time.perf_counter()
+    result = subprocess.run([PYTHON, "-c", PROBE, script, option], cwd=REPO, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr
+    assert "IMPORTED: []" in result.stdout
+    assert elapsed < 2.0, f"{script} {option} took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("script", list(EX1_PARAMS))
+def test_list_shows_the_reports_parameter_counts(script):
+    params = list_params(script)
+    for model, expected in EX1_PARAMS[script].items():
+        assert params[model] == expected, model
+    assert "lab3" in params
+
+
+def test_model1_has_the_same_parameters_in_both_frameworks():
+    assert list_params("keras/ex1_mnist.py")["model1"] == list_params("pytorch/ex1_mnist.py")["model1"]
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--models", "model9"], ["unknown model model9", "model1", "model4", "lab3"]),
+    (["--epochs", "0"], ["--epochs"]),
+    (["--batch-size", "0"], ["--batch-size"]),
+    (["--val-split", "1.5"], ["--val-split"]),
+    (["--limit", "1"], ["--limit"]),
+    (["--device", "tpu"], ["--device", "tpu"]),
+    (["--epochs", "two"], ["--epochs"]),
+])
+def test_bad_options_give_one_clear_line(args, fragments, tiny_data):
+    assert_one_line_error(run_script("pytorch/ex1_mnist.py", *args, data_dir=tiny_data), *fragments)
+
+
+def test_unwritable_out_is_refused_before_training(tiny_data, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_script("keras/ex1_mnist.py", "--out", blocker / "out", data_dir=tiny_data)
+    assert_one_line_error(result, "--out", "not writable")
+
+
+@pytest.mark.parametrize("script", ["pytorch/ex1_mnist.py", "keras/ex1_mnist.py"])
+def test_corrupt_data_gives_one_clear_line_and_trains_nothing(script, tiny_data, tmp_path):
+    raw = (tiny_data / "mnist.npz").read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "mnist.npz").write_bytes(raw[:1000])
+    result = run_script(script, "--data-dir", bad, "--out", tmp_path / "out")
+    assert_one_line_error(result, "mnist.npz", "truncated")
+    assert not (tmp_path / "out" / "results").exists()
+
+
+@pytest.mark.parametrize("script", ["pytorch/ex1_mnist.py", "keras/ex1_mnist.py"])
+def test_unavailable_device_gives_one_clear_line(script, tiny_data, tmp_path):
+    result = run_script(script, "--device", "cuda", "--limit", "50", "--out", tmp_path, data_dir=tiny_data)
+    if result.returncode == 0:
+        pytest.skip("this machine has a CUDA GPU")
+    assert_one_line_error(result, "--device cuda")

@@ -1,0 +1,150 @@
+"""Exercises 2 and 3 (CIFAR-10, data augmentation), both frameworks, from a framework-free process.
+
+The scripts run as subprocesses on tiny synthetic data; the augmentation-figure
+hooks are also called in-process with a stand-in backend (the scripts import
+no framework at the top).
+"""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests.helpers import expected_files, read_record, run_script
+from tests.scripts import load_script
+
+MODEL7_PARAMS = 789322
+
+# Trainable parameters given by the report (and the issue); lab3 is our dense stand-in.
+PARAMS = {
+    "keras/ex2_cifar10.py": {"model1": 288906, "model5": 1193354, "model6": 621194, "model7": MODEL7_PARAMS,
+                             "lab3": 394634},
+    "pytorch/ex2_cifar10.py": {"model1": 288906, "model4": 1306298, "model5": 916762},
+    "keras/ex3_augmentation.py": {"model8": MODEL7_PARAMS, "model9": MODEL7_PARAMS, "model10": MODEL7_PARAMS},
+    "pytorch/ex3_augmentation.py": {"PraisyNet": MODEL7_PARAMS, "PraisyNetDA": MODEL7_PARAMS},
+}
+
+
+def list_output(script) -> dict:
+    """--list as {model: (params, the rest of the line)}."""
+    result = run_script(script, "--list")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split(maxsplit=2) for line in result.stdout.splitlines()[1:]]
+    return {name: (int(params.replace(",", "")), rest) for name, params, rest in rows}
+
+
+@pytest.mark.parametrize("script", list(PARAMS))
+def test_list_shows_every_model_with_the_reports_parameter_count(script):
+    listed = list_output(script)
+    assert {name: params for name, (params, _) in listed.items()} == PARAMS[script]
+
+
+def test_keras_model7_and_pytorch_praisynet_have_equal_parameters():
+    keras_model7 = list_output("keras/ex2_cifar10.py")["model7"]
+    praisynet = list_output("pytorch/ex3_augmentation.py")["PraisyNet"]
+    assert keras_model7[0] == praisynet[0] == MODEL7_PARAMS
+    assert keras_model7[1].split("  [")[0] == praisynet[1].split("  [")[0]  # the same layers, too
+
+
+def test_epochs_and_augmentations_follow_the_report():
+    listed = {**list_output("keras/ex3_augmentation.py"), **list_output("pytorch/ex3_augmentation.py")}
+    assert "[20 epochs]" in listed["model8"][1] and "[20 epochs]" in listed["model9"][1]
+    assert "[100 epochs]" in listed["model10"][1] and "[100 epochs]" in listed["PraisyNetDA"][1]
+    assert "[20 epochs]" in listed["PraisyNet"][1] and "+ augmentation" not in listed["PraisyNet"][1]
+    assert "augmentation (flip, shift 0.1, rotation 10 deg, zoom 0.2)" in listed["model8"][1]
+    assert "augmentation (flip, shift 0.1)" in listed["model9"][1] and "augmentation (flip, shift 0.1)" in listed["model10"][1]
+    assert "augmentation (flip, rotation 10 deg, scale 0.2-1.2, shear 10 deg)" in listed["PraisyNetDA"][1]
+
+
+# script, models run, {model: expected augmentation in the record}, extra figures expected
+END_TO_END = [
+    ("keras/ex2_cifar10.py", {"model6": None}, []),
+    ("pytorch/ex2_cifar10.py", {"model5": None}, []),
+    ("keras/ex3_augmentation.py", {"model8": "flip, shift 0.1, rotation 10 deg, zoom 0.2",
+                                   "model10": "flip, shift 0.1"},
+     ["dataset_og.png", "model8_dataset_augmented.png", "model9_dataset_augmented.png"]),
+    ("pytorch/ex3_augmentation.py", {"PraisyNetDA": "flip, rotation 10 deg, scale 0.2-1.2, shear 10 deg"},
+     ["dataset_augmented.png"]),
+]
+
+
+@pytest.mark.parametrize("script, models, figures", END_TO_END, ids=[row[0] for row in END_TO_END])
+def test_end_to_end_on_tiny_data(script, models, figures, tiny_data, tmp_path):
+    framework, name = script.split("/")
+    exercise = name[:3]
+    result = run_script(script, "--models", *models, "--limit", "200", "--epochs", "1", "--out", tmp_path,
+                        data_dir=tiny_data)
+    assert result.returncode == 0, result.stderr
+    for model, augmentation in models.items():
+        for path in expected_files(tmp_path, exercise, framework, model):
+            assert path.exists() and path.stat().st_size > 0, path
+        record = read_record(tmp_path, exercise, framework, model)
+        assert (record["exercise"], record["framework"], record["model"]) == (exercise, framework, model)
+        assert record["n_test"] == 100 and record["n_train"] == 180
+        assert record["trainable_params"] == PARAMS[script][model]
+        assert record["augmentation"] == augmentation
+        assert record["class_names"][:2] == ["Plane", "Car"]
+        assert record["epochs"] == 1 and f"1 of the report's {record['report_epochs']} epochs" in record["reduced"]
+    plots = tmp_path / "plots" / exercise / framework
+    model_plots = {f"{model}_{kind}.png" for model in models for kind in ("loss", "accuracy", "confusion_matrix")}
+    assert {p.name for p in plots.iterdir()} == model_plots | set(figures)
+    for figure in figures:
+        assert (plots / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
+    assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
+
+
+# --- the augmentation-figure hooks, with a stand-in backend -----------------
+
+class FakeBackend:
+    """Records what it was asked to augment; 'augments' by mirroring."""
+
+    def __init__(self):
+        self.calls = []
+
+    def augment_examples(self, augmentation, images, seed):
+        self.calls.append((augmentation, images.copy(), seed))
+        return images[:, :, ::-1]
+
+
+def fake_split(n=20):
+    rng = np.random.default_rng(0)
+    return SimpleNamespace(x_train=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
+                           y_train=np.arange(n) % 10,
+                           class_names=["Plane", "Car", "Bird", "Cat", "Deer", "Dog", "Frog", "Horse", "Ship", "Truck"])
+
+
+@pytest.mark.parametrize("models, figures", [
+    (["model8"], {"dataset_og.png", "model8_dataset_augmented.png"}),
+    (["model9"], {"dataset_og.png", "model9_dataset_augmented.png"}),
+    (["model10"], {"dataset_og.png", "model9_dataset_augmented.png"}),
+    (["model9", "model10"], {"dataset_og.png", "model9_dataset_augmented.png"}),
+])
+def test_keras_figures_only_for_the_models_that_ran_from_the_same_images(models, figures, tmp_path):
+    ex3 = load_script("keras/ex3_augmentation.py")
+    backend, split = FakeBackend(), fake_split()
+    ex3.EXERCISE.after_training(backend, SimpleNamespace(models=models, seed=5), split, tmp_path)
+    folder = tmp_path / "plots" / "ex3" / "keras"
+    assert {p.name for p in folder.iterdir()} == figures
+    for augmentation, images, seed in backend.calls:
+        assert np.array_equal(images, split.x_train[:len(images)]) and seed == 5
+    assert [call[0] for call in backend.calls] == [ex3.MODELS[ex3.FIGURE_OF[m]].augment
+                                                    for m in dict.fromkeys(ex3.FIGURE_OF[m] for m in models)]
+
+
+@pytest.mark.parametrize("models, written", [(["PraisyNet"], False), (["PraisyNetDA"], True),
+                                             (["PraisyNet", "PraisyNetDA"], True)])
+def test_pytorch_figure_only_when_praisynetda_ran(models, written, tmp_path):
+    ex3 = load_script("pytorch/ex3_augmentation.py")
+    backend, split = FakeBackend(), fake_split()
+    ex3.EXERCISE.after_training(backend, SimpleNamespace(models=models, seed=5), split, tmp_path)
+    assert (tmp_path / "plots" / "ex3" / "pytorch" / "dataset_augmented.png").exists() == written
+    if written:
+        (augmentation, images, _), = backend.calls
+        assert augmentation == ex3.MODELS["PraisyNetDA"].augment
+        n = ex3.N_EXAMPLES
+        assert all(np.array_equal(images[i * n:(i + 1) * n], split.x_train[:n]) for i in range(ex3.N_AUGMENTED_ROWS))
+
+
+def test_figures_cope_with_fewer_training_images_than_examples(tmp_path):
+    ex3 = load_script("keras/ex3_augmentation.py")
+    ex3.EXERCISE.after_training(FakeBackend(), SimpleNamespace(models=["model8"], seed=0), fake_split(3), tmp_path)
+    assert (tmp_path / "plots" / "ex3" / "keras" / "model8_dataset_augmented.png").exists()
