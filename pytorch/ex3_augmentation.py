@@ -31,6 +31,8 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
 
+import numpy as np  # noqa: E402
+
 from common.architectures import Augmentation, ModelDef  # noqa: E402
 from common.cli import main  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
@@ -48,7 +50,6 @@ N_EXAMPLES, N_AUGMENTED_ROWS = 8, 3
 
 def augmentation_figure(backend, args, split, out: Path) -> None:
     """The report's sample of augmented training images: originals on top, then augmentations of them."""
-    import numpy as np
     from common.figures import save_grid  # matplotlib: only after training, keeps --list instant
 
     if "PraisyNetDA" not in args.models:

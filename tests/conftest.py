@@ -16,13 +16,26 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))
 from tests.helpers import make_tiny_data  # noqa: E402
 
 
-def pytest_collection_modifyitems(config, items):
-    sides = {part for item in items for part in Path(str(item.fspath)).parts if part in ("torch", "keras")
-             and Path(str(item.fspath)).parent.name == part}
+FRAMEWORK_DIRS = ("torch", "keras")
+HERE = Path(__file__).resolve().parent
+REFUSAL = ("tests/torch and tests/keras must run in separate processes (importing TensorFlow, then torch, "
+           "segfaults): run  python -m pytest tests --ignore=tests/keras  and  python -m pytest tests/keras")
+
+
+def pytest_configure(config):
+    """Refuse, before collecting anything, a session that would import both frameworks."""
+    base = Path(config.invocation_params.dir)
+    ignored = {(base / p).resolve() for p in config.getoption("ignore") or []}
+    targets = [(base / arg.split("::")[0]).resolve() for arg in config.args]
+    sides = set()
+    for name in FRAMEWORK_DIRS:
+        folder = HERE / name
+        if folder in ignored:
+            continue
+        if any(t == folder or t in folder.parents or folder in t.parents for t in targets):
+            sides.add(name)
     if len(sides) == 2:
-        raise pytest.UsageError(
-            "tests/torch and tests/keras must run in separate processes (importing TensorFlow, then torch, "
-            "segfaults): run  python -m pytest tests --ignore=tests/keras  and  python -m pytest tests/keras")
+        raise pytest.UsageError(REFUSAL)
 
 
 @pytest.fixture(scope="session")

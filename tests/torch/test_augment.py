@@ -1,0 +1,79 @@
+"""Batched per-image augmentation (pytorch/augment.py), in-process (this process never imports TensorFlow)."""
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import REPO
+from tests.scripts import load_script
+
+sys.path.insert(0, str(REPO / "pytorch"))
+import torch_lab  # noqa: E402
+from augment import augment_batch  # noqa: E402
+
+from common.architectures import Augmentation, model_params  # noqa: E402
+
+EX3 = load_script("pytorch/ex3_augmentation.py")
+PRAISYNET_DA = EX3.MODELS["PraisyNetDA"].augment
+
+
+def noise_batch(n, seed=0, dtype=torch.float32):
+    """n copies of one random image: any geometric transform changes it."""
+    image = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+    return image.expand(n, -1, -1, -1).contiguous()
+
+
+def test_identical_images_in_one_batch_get_different_transforms():
+    out = augment_batch(noise_batch(8), PRAISYNET_DA, torch.Generator().manual_seed(0))
+    assert not torch.equal(out[0], out[1])
+    assert len({out[i].numpy().tobytes() for i in range(8)}) == 8
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_identity_augmentation_leaves_the_batch_unchanged(dtype):
+    x = torch.rand(5, 3, 32, 32, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    out = augment_batch(x, Augmentation(), torch.Generator().manual_seed(0))
+    assert torch.equal(out, x)
+
+
+@pytest.mark.parametrize("aug", [PRAISYNET_DA, Augmentation(horizontal_flip=True, shift=0.1, rotation=10, zoom=0.2)])
+def test_shape_and_dtype_are_preserved(aug):
+    x = torch.rand(6, 3, 32, 32)
+    out = augment_batch(x, aug, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert 0 <= out.min() and out.max() <= 1  # nearest sampling, black fill: no new values
+
+
+def test_horizontal_flip_alone_flips_some_images_and_leaves_the_others():
+    x = noise_batch(64)
+    out = augment_batch(x, Augmentation(horizontal_flip=True), torch.Generator().manual_seed(0))
+    flipped = [torch.equal(out[i], x[i].flip(-1)) for i in range(64)]
+    kept = [torch.equal(out[i], x[i]) for i in range(64)]
+    assert all(f or k for f, k in zip(flipped, kept)), "every image is either the original or its mirror"
+    assert 10 < sum(flipped) < 54, f"{sum(flipped)} of 64 flipped: expected about half"
+
+
+def test_the_same_generator_seed_gives_the_same_augmentation():
+    x = noise_batch(4)
+    a = augment_batch(x, PRAISYNET_DA, torch.Generator().manual_seed(7))
+    b = augment_batch(x, PRAISYNET_DA, torch.Generator().manual_seed(7))
+    assert torch.equal(a, b)
+
+
+def test_augment_examples_for_the_figure_is_uint8_seeded_and_per_image():
+    images = (noise_batch(6).permute(0, 2, 3, 1) * 255).to(torch.uint8).numpy()
+    out = torch_lab.augment_examples(PRAISYNET_DA, images, seed=3)
+    assert out.shape == images.shape and out.dtype == np.uint8
+    assert np.array_equal(out, torch_lab.augment_examples(PRAISYNET_DA, images, seed=3))
+    assert not np.array_equal(out[0], out[1])
+    assert np.array_equal(torch_lab.augment_examples(Augmentation(), images, seed=3), images)
+
+
+@pytest.mark.parametrize("script, name", [("pytorch/ex2_cifar10.py", m) for m in ("model1", "model4", "model5")]
+                         + [("pytorch/ex3_augmentation.py", m) for m in ("PraisyNet", "PraisyNetDA")])
+def test_every_cifar10_model_builds_with_the_registry_parameter_count(script, name):
+    model_def = load_script(script).MODELS[name]
+    model = torch_lab.from_layers(model_def.layers, (32, 32, 3))
+    assert torch_lab.trainable_params(model) == model_params(model_def, (32, 32, 3))
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
