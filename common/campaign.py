@@ -4,16 +4,21 @@
     python -m common.campaign                           # everything, the report's epochs
     python -m common.campaign --epochs-cap 2            # everything, at most 2 epochs per model
     python -m common.campaign --only ex1 keras/ex2 pytorch/ex3/PraisyNet
+    python -m common.campaign --only ex4 --script-args 'ex4: --weights none'   # offline: no ImageNet weights
 
 Models come from the scripts' MODELS (keras/ and pytorch/, ex1..ex4), run as
 ``python <framework>/<script> --models <name> --epochs <n> ...`` from the
 repository root, each in its own process (TensorFlow and torch never share
 one). A model whose record already holds these settings (epochs, batch size,
-learning rate, seed, --limit, --val-split) is skipped, so an interrupted
+learning rate, seed, --limit, --val-split, and the exercise's own options the
+record lists under "settings") is skipped, so an interrupted
 campaign continues where it stopped; a record with more epochs (up to the
 report's) also counts, so a capped campaign never replaces a longer run. A
 model that fails is reported and the others still run; the exit code is then
-1. The README's results are rebuilt after each model.
+1, as it is when a model of the report has no script yet. The README's
+results are rebuilt after each model. Ctrl-C stops the current model (the
+scripts leave no partial files; with --resume, which the campaign passes when
+the scripts take it, the next campaign continues it from its last epoch).
 
 Framework-free: standard library only.
 """
@@ -27,6 +32,7 @@ import io
 import json
 import math
 import re
+import shlex
 import signal
 import statistics
 import subprocess
@@ -58,6 +64,8 @@ class Job:
     report_epochs: Optional[int] = None
     argv: list = field(default_factory=list)       # arguments of the script (after its path)
     wanted: dict = field(default_factory=dict)     # the settings a matching record must hold
+    options: dict = field(default_factory=dict)    # every option the script will see (for record["settings"])
+    resumable: bool = False                        # the script takes --resume (checkpoints per epoch)
     dataset: str = "cifar10"
     state: str = "run"                             # "done" | "run" | "unavailable"
     reason: str = ""
@@ -114,6 +122,7 @@ def differences(record: dict, job: Job) -> list:
         "seed": record.get("seed"),
         "limit": record.get("limit"),
         "val_split": record_val_split(record),
+        "deterministic": bool(record.get("deterministic", False)),
     }
     diffs = []
     epochs = record.get("epochs")
@@ -126,6 +135,11 @@ def differences(record: dict, job: Job) -> list:
                 else isinstance(have, (int, float)) and math.isclose(have, value, rel_tol=1e-9, abs_tol=1e-12))
         if not same:
             diffs.append(f"{name.replace('_', '-')} {have} (wanted {value})")
+    # The exercise's own options, as the record lists them (e.g. ex4's weights, freeze_backbone, image_size).
+    settings = record.get("settings") if isinstance(record.get("settings"), dict) else {}
+    for name, have in sorted(settings.items()):
+        if name in job.options and job.options[name] != have:
+            diffs.append(f"--{name.replace('_', '-')} {have} (wanted {job.options[name]})")
     return diffs
 
 
@@ -173,6 +187,9 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
                         ("--limit", options.limit), ("--val-split", options.val_split)):
         if value is not None:
             argv += [flag, str(value)]
+    for pattern, extra in options.script_args or ():
+        if matches(pattern, job.key):
+            argv += extra
     try:
         args = build_parser(script.exercise).parse_args(argv)
     except (UserError, SystemExit) as exc:
@@ -180,6 +197,12 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
         return
     job.wanted = {"batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "limit": args.limit,
                   "val_split": float(args.val_split)}
+    if hasattr(args, "deterministic"):
+        job.wanted["deterministic"] = bool(args.deterministic)
+    job.options = vars(args)
+    if hasattr(args, "resume"):  # an interrupted model continues from its last epoch's checkpoint
+        argv.append("--resume")
+        job.resumable = True
     # The scripts' --out default is this repository's root: say --out whenever it is anything else.
     job.argv = argv + ([] if out == REPO_ROOT.resolve() else ["--out", str(out)])
     if options.data_dir:
@@ -190,7 +213,7 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
     if record is not None:
         diffs = differences(record, job)
         if not diffs and not options.force:
-            job.state, job.reason = "done", f"record {record['epochs']} epochs, {record['test_accuracy']:.2%}"
+            job.state, job.reason = "done", f"record: {epochs(record['epochs'])}, {record['test_accuracy']:.2%}"
             return
         why = "--force" if not diffs else "record differs: " + ", ".join(diffs)
     job.state, job.reason = "run", why
@@ -230,6 +253,10 @@ def estimate(jobs: list, out: Path, options) -> None:
         job.estimate_s = STARTUP_S + rate * n_train * job.epochs
 
 
+def epochs(n: int) -> str:
+    return f"{n} epoch{'s' if n != 1 else ''}"
+
+
 def duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
@@ -253,7 +280,7 @@ def print_plan(jobs: list, root: Path) -> None:
         if job.state == "done":
             line = f"  done         {job.key:<{width}}  {job.reason}"
         elif job.state == "run":
-            line = (f"  to run       {job.key:<{width}}  {job.epochs} epochs, ~{duration(job.estimate_s)} "
+            line = (f"  to run       {job.key:<{width}}  {epochs(job.epochs)}, ~{duration(job.estimate_s)} "
                     f"({job.estimate_kind}; {job.reason})\n               $ {job.shown_command(root)}")
         else:
             line = f"  unavailable  {job.key:<{width}}  {job.reason}"
@@ -310,8 +337,8 @@ def rebuild_readme(readme: Path, out: Path, root: Path, quiet: bool) -> None:
             with contextlib.redirect_stderr(io.StringIO()):
                 report.rebuild(readme, out / "results", root)
         else:
-            changed = report.rebuild(readme, out / "results", root)
-            print(f"campaign: {readme} {'rebuilt' if changed else 'already up to date'}", flush=True)
+            report.rebuild(readme, out / "results", root)
+            print(f"campaign: the results in {readme} are up to date", flush=True)
     except UserError as exc:
         print(f"campaign: README not rebuilt: {exc}", file=sys.stderr, flush=True)
 
@@ -324,13 +351,19 @@ def campaign(jobs: list, root: Path, out: Path, readme: Optional[Path], options)
     try:
         for n, job in enumerate(todo, start=1):
             current = job
-            print(f"\ncampaign [{n}/{len(todo)}] {job.key}, {job.epochs} epochs (~{duration(job.estimate_s)}); "
+            print(f"\ncampaign [{n}/{len(todo)}] {job.key}, {epochs(job.epochs)} (~{duration(job.estimate_s)}); "
                   f"done {done + len(finished)}, failed {len(failed)}, remaining {len(todo) - n + 1}; "
                   f"{remaining_text(jobs)}\n$ {job.shown_command(root)}", flush=True)
+            path = record_path(out, job)
+            before = path.stat().st_mtime_ns if path.is_file() else None
             start = time.monotonic()
             code, last = run_job(job, root)
             elapsed = time.monotonic() - start
-            record, why = read_record(record_path(out, job))
+            record, why = read_record(path)
+            if record is not None and (before is not None and path.stat().st_mtime_ns == before):
+                record, why = None, "no new record written"
+            elif record is not None and differences(record, job):
+                record, why = None, "the new record differs: " + ", ".join(differences(record, job))
             if code == 0 and record is not None:
                 job.state = "done"
                 finished.append(job)
@@ -347,9 +380,11 @@ def campaign(jobs: list, root: Path, out: Path, readme: Optional[Path], options)
                 rebuild_readme(readme, out, root, quiet=True)
             current = None
     except KeyboardInterrupt:
-        left = [j for j in todo if j.state == "run"]
+        left = [j for j in todo if j.state == "run" and j is not current]
         print(f"\ncampaign: interrupted; {len(finished)} models finished in this campaign"
-              + (f", {current.key} stopped (it leaves no record)" if current else "")
+              + (f", {current.key} stopped (no record; " + ("its checkpoint resumes on the next run)"
+                                                               if current.resumable else "it starts over)")
+                 if current else "")
               + f", {len(left)} not run. Run the same command again to continue: finished models are skipped.",
               file=sys.stderr, flush=True)
         if readme:
@@ -368,8 +403,21 @@ def campaign(jobs: list, root: Path, out: Path, readme: Optional[Path], options)
     return 1 if failed or unavailable else 0
 
 
+def script_args(text: str) -> tuple:
+    """'ex4: --weights none' -> ('ex4', ['--weights', 'none'])."""
+    pattern, colon, rest = text.partition(":")
+    if not colon or not pattern.strip():
+        raise argparse.ArgumentTypeError(f"expected 'PATTERN: ARGS' (e.g. 'ex4: --weights none'), got {text!r}")
+    return pattern.strip(), shlex.split(rest)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, as the scripts do
+        raise UserError(f"{message} (see --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m common.campaign", description=__doc__.split("\n\n")[0],
+    parser = _Parser(prog="python -m common.campaign", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--only", nargs="+", metavar="PATTERN", default=None,
                         help="run only these: ex1, keras/ex2, pytorch/ex3/PraisyNet, ex2/model1, model* ...")
@@ -384,6 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=None, help="passed to every script (default: the script's)")
     parser.add_argument("--seed", type=int, default=None, help="passed to every script (default: the script's)")
     parser.add_argument("--val-split", type=float, default=None, help="passed to every script (default: the script's)")
+    parser.add_argument("--script-args", action="append", type=script_args, default=None,
+                        metavar="'PATTERN: ARGS'",
+                        help="more options for the scripts matching PATTERN, e.g. 'ex4: --weights none' "
+                             "(repeatable)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="where the scripts write plots/, ten_worst/, results/ (default: the repository root)")
     parser.add_argument("--readme", default=None,
@@ -393,8 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    options = build_parser().parse_args(argv)
     try:
+        options = build_parser().parse_args(argv)
         if options.epochs_cap is not None and options.epochs_cap < 1:
             raise UserError(f"--epochs-cap must be at least 1, got {options.epochs_cap}")
         root = Path(options.root).resolve()

@@ -48,7 +48,12 @@ def build_parser(exercise) -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
     parser.add_argument("--out", default=str(REPO_ROOT), metavar="DIR",
-                        help="root for plots/, ten_worst/ and results/")
+                        help="root for plots/, ten_worst/, results/ and checkpoints/")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue each model from its last completed epoch (checkpoints/ under --out)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic algorithms (torch) / op determinism (TensorFlow): "
+                             "same seed, same numbers; can be slower")
     for add in exercise.extra_arguments:
         add(parser)
     return parser
@@ -111,7 +116,9 @@ def main(exercise, import_backend, argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: finished models are saved; the current one left no files", file=sys.stderr)
+        again = " ".join(sys.argv) + ("" if "--resume" in sys.argv else " --resume")
+        print(f"\ninterrupted: finished models are saved, the current one is checkpointed at its last "
+              f"completed epoch; continue with: python {again}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -21,7 +21,8 @@ import numpy as np
 from common import data as datasets
 from common import evaluation, figures
 from common.architectures import ModelDef, model_params
-from common.atomic import atomic_dir, write_json, write_text
+from common.atomic import atomic_dir, interrupts_deferred, write_json, write_text
+from common.checkpoint import Checkpoint
 from common.errors import UserError
 from common.exercise import Exercise
 
@@ -93,9 +94,12 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
     if actual != expected:
         raise RuntimeError(f"{name}: built {actual:,} trainable parameters, the registry says {expected:,}")
 
+    checkpoint = Checkpoint(Path(args.out) / "checkpoints" / exercise.id / exercise.framework / name,
+                            run_signature(exercise, args, split, name, model_def), args.resume)
     start = time.perf_counter()
-    history = backend.train(model, model_def, split, epochs, args)
-    train_time = time.perf_counter() - start
+    history = backend.train(model, model_def, split, epochs, args, checkpoint)
+    # Time of this process's training, plus that of the epochs done before a resume.
+    train_time = time.perf_counter() - start + history.pop("resumed_seconds", 0.0)
     bad = [i + 1 for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)]
     if bad:
         raise UserError(f"{name}: training diverged (loss is {history['loss'][bad[0] - 1]} at epoch {bad[0]}); "
@@ -104,11 +108,22 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
     probs = backend.predict(model, split.x_test, args.batch_size)
     record = make_record(exercise, args, device, backend.versions(), split, name, model_def, epochs,
                          actual, train_time, history, probs)
-    write_outputs(record, split, args.out)
+    with interrupts_deferred():
+        write_outputs(record, split, args.out)
+        checkpoint.clear()
     print(f"{name}: test accuracy {record['test_accuracy']:.2%}, loss {record['test_loss']:.4f} "
           f"on {record['n_test']:,} test images; trained in {train_time:.1f} s "
           f"-> {output_paths(args.out, exercise.id, exercise.framework, name)['record']}", flush=True)
     return record
+
+
+def run_signature(exercise, args, split, name, model_def) -> dict:
+    """What must match for a checkpoint to be resumed (epochs may grow)."""
+    return {"exercise": exercise.id, "framework": exercise.framework, "model": name,
+            "architecture": model_def.summary(), "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+            "limit": args.limit, "val_split": args.val_split, "n_train": int(len(split.x_train)),
+            "deterministic": bool(getattr(args, "deterministic", False)),
+            "settings": dict(getattr(args, "record_settings", {}))}
 
 
 def reduced_settings(exercise, args, split, model_def, epochs) -> list:
@@ -144,6 +159,7 @@ def make_record(exercise, args, device, versions, split, name, model_def, epochs
         "versions": {"python": platform.python_version(), "numpy": np.__version__, **versions},
         "device": device,
         "seed": args.seed,
+        "deterministic": bool(getattr(args, "deterministic", False)),
         "epochs": epochs,
         "report_epochs": model_def.epochs or exercise.epochs,
         "batch_size": args.batch_size,
@@ -152,6 +168,7 @@ def make_record(exercise, args, device, versions, split, name, model_def, epochs
         "data": split.source,
         "n_train": int(len(split.x_train)),
         "n_val": int(len(split.x_val)),
+        "val_split": args.val_split,
         "validation": split.validation,
         "n_test": int(len(split.x_test)),
         "test_set": split.test_note,

@@ -33,6 +33,8 @@ def setup(args) -> str:
     elif args.device == "mps" and not (gpus and sys.platform == "darwin"):
         raise UserError("--device mps: TensorFlow sees no Apple GPU (install tensorflow-metal; see README)")
     keras.utils.set_random_seed(args.seed)
+    if getattr(args, "deterministic", False):
+        tf.config.experimental.enable_op_determinism()
     if args.device != "cpu" and gpus:
         return f"GPU ({', '.join(g.name for g in gpus)}), as TensorFlow sees it"
     return f"CPU ({os.cpu_count()} cores; TensorFlow sees {'no GPU' if not gpus else 'a GPU, hidden by --device cpu'})"
@@ -122,13 +124,48 @@ class EpochLine(keras.callbacks.Callback):
               f"  | {self.seconds[-1]:.1f} s", flush=True)
 
 
-def train(model, model_def, split, epochs, args) -> dict:
-    line = EpochLine(epochs)
-    fit = model.fit(normalise(split.x_train), split.y_train, batch_size=args.batch_size, epochs=epochs,
-                    validation_data=(normalise(split.x_val), split.y_val), shuffle=True, verbose=0,
-                    callbacks=[line, keras.callbacks.TerminateOnNaN()])
+def save_state(model, folder) -> None:
+    model.save_weights(folder / "model.weights.h5")  # includes the layers' random-generator states
+    np.savez(folder / "optimizer.npz", *[v.numpy() for v in model.optimizer.variables])
+
+
+def load_state(model, folder) -> None:
+    model.load_weights(folder / "model.weights.h5")
+    optimizer = model.optimizer
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    with np.load(folder / "optimizer.npz") as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    if len(values) != len(optimizer.variables):
+        raise ValueError(f"optimizer state has {len(values)} arrays, the model needs {len(optimizer.variables)}")
+    for variable, value in zip(optimizer.variables, values):
+        variable.assign(value)
+
+
+def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
+    x, y = normalise(split.x_train), split.y_train
+    validation = (normalise(split.x_val), split.y_val)
     keys = ("loss", "accuracy", "val_loss", "val_accuracy")
-    return {**{k: list(map(float, fit.history[k])) for k in keys}, "seconds": line.seconds}
+    history = {key: [] for key in (*keys, "seconds")}
+    resumed = checkpoint.load(lambda folder: load_state(model, folder)) if checkpoint else None
+    if resumed:
+        done, history, _ = resumed
+    resumed_seconds = sum(history["seconds"])
+    line = EpochLine(epochs)
+    for epoch in range(len(history["loss"]), epochs):
+        # Shuffled here, from (seed, epoch), rather than by fit: a resumed run sees the same batches.
+        order = np.random.default_rng([args.seed, epoch]).permutation(len(x))
+        fit = model.fit(x[order], y[order], batch_size=args.batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                        validation_data=validation, shuffle=False, verbose=0,
+                        callbacks=[line, keras.callbacks.TerminateOnNaN()])
+        for key in keys:
+            history[key].append(float(fit.history[key][-1]) if fit.history.get(key) else float("nan"))
+        history["seconds"].append(line.seconds[-1])
+        if not np.isfinite(history["loss"][-1]):
+            break  # the flow reports the divergence and writes nothing
+        if checkpoint:
+            checkpoint.save(epoch + 1, history, lambda folder: save_state(model, folder))
+    return {**history, "resumed_seconds": resumed_seconds}
 
 
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:

@@ -6,6 +6,7 @@ for the flow that calls these functions.
 """
 from __future__ import annotations
 
+import os
 import time
 from importlib import metadata
 
@@ -37,6 +38,10 @@ def setup(args) -> str:
     DEVICE = choose_device(args.device)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
+    if getattr(args, "deterministic", False):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by deterministic cuBLAS
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
     if DEVICE.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(DEVICE)})"
     return f"{DEVICE.type} ({torch.get_num_threads()} threads)" if DEVICE.type == "cpu" else DEVICE.type
@@ -107,7 +112,7 @@ def evaluate(model, x, y, batch_size) -> tuple:
     return loss / len(x), correct / len(x)
 
 
-def train(model, model_def, split, epochs, args) -> dict:
+def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
     x, y = to_device(split.x_train), torch.from_numpy(split.y_train).to(DEVICE)
     x_val, y_val = to_device(split.x_val), torch.from_numpy(split.y_val).to(DEVICE)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -115,8 +120,29 @@ def train(model, model_def, split, epochs, args) -> dict:
     shuffle = torch.Generator().manual_seed(args.seed)
     augment_rng = torch.Generator(device=DEVICE).manual_seed(args.seed + 1)
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []}
+    first_epoch = 1
+
+    def state() -> dict:  # everything the next epoch depends on
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "shuffle": shuffle.get_state(),
+                "augment": augment_rng.get_state(), "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if DEVICE.type == "cuda" else []}
+
+    resumed = checkpoint.load(lambda folder: torch.load(folder / "state.pt", map_location="cpu", weights_only=True)) \
+        if checkpoint else None
+    if resumed:
+        done, history, saved = resumed
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        shuffle.set_state(saved["shuffle"])
+        augment_rng.set_state(saved["augment"])
+        torch.set_rng_state(saved["torch"])
+        if saved["cuda"]:
+            torch.cuda.set_rng_state_all(saved["cuda"])
+        first_epoch = done + 1
+    resumed_seconds = sum(history["seconds"])
+
     n, bs = len(x), args.batch_size
-    for epoch in range(1, epochs + 1):
+    for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=shuffle).to(DEVICE)
@@ -143,7 +169,9 @@ def train(model, model_def, split, epochs, args) -> dict:
               f"  | val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  | {seconds:.1f} s", flush=True)
         if not np.isfinite(history["loss"][-1]):
             break  # the flow reports the divergence and writes nothing
-    return history
+        if checkpoint:
+            checkpoint.save(epoch, history, lambda folder: torch.save(state(), folder / "state.pt"))
+    return {**history, "resumed_seconds": resumed_seconds}
 
 
 @torch.no_grad()

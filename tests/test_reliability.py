@@ -1,0 +1,104 @@
+"""Fault injection: killed and interrupted runs, foreign checkpoints, determinism.
+
+Each test drives a real script in a subprocess, as a user (or a crash) would.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from tests.helpers import PYTHON, REPO, assert_one_line_error, read_record, run_script
+
+SCRIPTS = {"pytorch": "pytorch/ex1_mnist.py", "keras": "keras/ex1_mnist.py"}
+RUN = ["--models", "model1", "--limit", "300", "--deterministic"]
+EPOCHS = 25
+
+
+def start(script, *args, data_dir):
+    env = {**os.environ, "LAB_DATA_DIR": str(data_dir)}
+    return subprocess.Popen([PYTHON, script, *map(str, args)], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for_checkpoint(process, meta, timeout=240):
+    """Block until the run has checkpointed at least one epoch (and is still running)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if meta.exists():
+            try:
+                if json.loads(meta.read_text())["epoch"] >= 1:
+                    return
+            except (ValueError, KeyError):
+                pass  # being replaced right now
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before it could be interrupted: {process.stderr.read()}")
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail("no checkpoint appeared")
+
+
+def meta_path(out, framework):
+    return out / "checkpoints" / "ex1" / framework / "model1" / "meta.json"
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "keras"])
+def test_killed_run_resumes_to_the_same_history_as_an_uninterrupted_run(framework, tiny_data, tmp_path):
+    script = SCRIPTS[framework]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert run_script(script, *RUN, "--epochs", EPOCHS, "--out", whole, data_dir=tiny_data).returncode == 0
+
+    process = start(script, *RUN, "--epochs", EPOCHS, "--out", killed, data_dir=tiny_data)
+    wait_for_checkpoint(process, meta_path(killed, framework))
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (killed / "results").exists(), "killed mid-run, yet a record was written"
+    stopped_at = json.loads(meta_path(killed, framework).read_text())["epoch"]
+    assert 1 <= stopped_at < EPOCHS
+
+    result = run_script(script, *RUN, "--epochs", EPOCHS, "--out", killed, "--resume", data_dir=tiny_data)
+    assert result.returncode == 0, result.stderr
+    assert f"resuming from the checkpoint after epoch" in result.stdout
+    a, b = read_record(whole, "ex1", framework, "model1"), read_record(killed, "ex1", framework, "model1")
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert np.allclose(a["history"][key], b["history"][key], rtol=1e-4, atol=1e-6), key
+    assert np.isclose(a["test_loss"], b["test_loss"], rtol=1e-4) and a["confusion_matrix"] == b["confusion_matrix"]
+    assert not (killed / "checkpoints" / "ex1" / framework / "model1").exists(), "checkpoint kept after the record"
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "keras"])
+def test_ctrl_c_checkpoints_exits_130_and_leaves_no_partial_outputs(framework, tiny_data, tmp_path):
+    process = start(SCRIPTS[framework], *RUN, "--epochs", 200, "--out", tmp_path, data_dir=tiny_data)
+    wait_for_checkpoint(process, meta_path(tmp_path, framework))
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+    assert meta_path(tmp_path, framework).exists()
+    assert not (tmp_path / "results").exists() and not (tmp_path / "plots").exists()
+
+    # ... and the checkpoint is refused for other settings, or when it does not parse.
+    other = run_script(SCRIPTS[framework], *RUN, "--epochs", 200, "--batch-size", 64, "--out", tmp_path,
+                       "--resume", data_dir=tiny_data)
+    assert_one_line_error(other, "other settings", "batch_size")
+    meta_path(tmp_path, framework).write_text("{not json")
+    broken = run_script(SCRIPTS[framework], *RUN, "--epochs", 200, "--out", tmp_path, "--resume", data_dir=tiny_data)
+    assert_one_line_error(broken, "does not parse")
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "keras"])
+def test_deterministic_runs_give_identical_records_apart_from_times(framework, tiny_data, tmp_path):
+    records = []
+    for run in ("a", "b"):
+        result = run_script(SCRIPTS[framework], "--models", "model4", "--limit", "100", "--epochs", 2,
+                            "--deterministic", "--out", tmp_path / run, data_dir=tiny_data)
+        assert result.returncode == 0, result.stderr
+        record = read_record(tmp_path / run, "ex1", framework, "model4")
+        for key in ("created", "train_time_s", "command"):  # command differs by its --out only
+            record.pop(key)
+        record["history"].pop("seconds")
+        records.append(record)
+    assert records[0] == records[1]
