@@ -51,6 +51,9 @@ def build_parser(exercise) -> argparse.ArgumentParser:
                         help="root for plots/, ten_worst/, results/ and checkpoints/")
     parser.add_argument("--resume", action="store_true",
                         help="continue each model from its last completed epoch (checkpoints/ under --out)")
+    parser.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
+                        help="PyTorch on CUDA trains with bf16/fp16 autocast and channels_last by default; "
+                             "this turns both off (they are always off on CPU and MPS, and in Keras)")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (torch) / op determinism (TensorFlow): "
                              "same seed, same numbers; can be slower")

@@ -67,3 +67,11 @@ def test_same_seed_same_history():
         model = torch_lab.build(EX1.MODELS["model1"], (28, 28, 1), 10, args)
         histories.append(torch_lab.train(model, EX1.MODELS["model1"], split, 2, args)["loss"])
     assert histories[0] == histories[1]
+
+
+def test_mixed_precision_and_channels_last_only_on_cuda():
+    assert torch_lab.speedups("cpu") == (None, False)
+    assert torch_lab.speedups("mps") == (None, False)
+    assert torch_lab.speedups("cuda", bf16_supported=True) == (torch.bfloat16, True)
+    assert torch_lab.speedups("cuda", bf16_supported=False) == (torch.float16, True)
+    assert torch_lab.speedups("cuda", requested=False, bf16_supported=True) == (None, False)
