@@ -9,6 +9,7 @@ here sees numpy arrays only.
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import sys
 import time
@@ -105,9 +106,12 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
         raise UserError(f"{name}: training diverged (loss is {history['loss'][bad[0] - 1]} at epoch {bad[0]}); "
                         f"nothing was written: try a lower --lr")
 
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None  # other work slows training: say how much
     probs = backend.predict(model, split.x_test, args.batch_size)
     record = make_record(exercise, args, device, backend.versions(), split, name, model_def, epochs,
                          actual, train_time, history, probs)
+    record["host"] = {"cpu_count": os.cpu_count(),
+                      "load_average_1_5_15min_after_training": [round(x, 2) for x in load] if load else None}
     with interrupts_deferred():
         write_outputs(record, split, args.out)
         checkpoint.clear()

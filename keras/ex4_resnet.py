@@ -1,0 +1,215 @@
+"""Exercise 4, Keras: ResNet50 transfer learning on CIFAR-10 (report, Keras section 4).
+
+    python keras/ex4_resnet.py                          # MyResNet, MyResNetDA: ImageNet weights, 20 epochs
+    python keras/ex4_resnet.py --weights none           # no pretrained weights: trains from scratch
+    python keras/ex4_resnet.py --weights FILE.h5        # the pretrained weights from a local file
+    python keras/ex4_resnet.py --freeze-backbone        # train only the new classifier
+    python keras/ex4_resnet.py --image-size 224         # upsample inside the model (about 50x the compute)
+    python keras/ex4_resnet.py --list                   # architectures and parameter counts
+
+The report: "ResNet50 pre-trained on ImageNet. We want to specify our input
+shape and remove the classifier to add our own so the model can classify 10
+classes", with no layer frozen. Here: keras.applications.ResNet50(
+include_top=False) at the input size, then GlobalAveragePooling2D and
+Dense 10 softmax, every layer trainable, fed 32x32 images as in the report.
+
+Inside the model, in order: MyResNetDA's augmentation, upsampling to
+--image-size (Resizing, bilinear, only when it is not 32), then what the
+ImageNet weights expect: keras.applications.resnet50.preprocess_input
+('caffe': RGB to BGR, minus the ImageNet channel means) of the 0-255 image;
+the flow feeds [0, 1] floats, so the layer multiplies by 255 first.
+
+MyResNetDA: model9's augmentation (horizontal flip, shift 0.1), "same than
+model9" as the report says: Keras preprocessing layers in front of the model
+(keras_lab.augmentation_layers), active in training only.
+
+--weights imagenet (default) loads the file keras.applications downloads,
+resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5, from the Keras cache
+(KERAS_HOME, default ~/.keras, folder models/), downloading it when missing.
+A machine without internet can copy that file there, or pass it as
+--weights PATH: weights of a Keras ResNet50(include_top=False), as that
+.h5 file or saved with backbone.save_weights(PATH.weights.h5); the
+classifier is always new. --weights none trains from scratch and every
+record and README row says so.
+
+Trainable parameters: 23,555,082 (23,534,592 in the backbone + 20,490 in
+Dense 10; the 53,120 BatchNorm moving statistics are not trainable);
+20,490 with --freeze-backbone. The PyTorch version has 23,528,522: Keras'
+ResNet50 convolutions have biases (26,560), torchvision's do not; this is
+the one model whose count differs between the frameworks.
+
+Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
+elsewhere): MyResNet 73.63% (1153.49 s), MyResNetDA 76.15% (1172.44 s).
+Here (2-core CPU, Adam 1e-3, batch 128): a full training step at batch 32
+on 32x32 images measured 2.4-2.7 s on a CPU shared with other runs, so
+one epoch (45,000 images) takes about an hour and the report's 20 epochs
+most of a day per model; see the README, rebuilt from
+results/ex4/keras/*.json.
+"""
+import os
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow the real keras package
+
+from common.architectures import Augmentation, ModelDef  # noqa: E402
+from common.cli import main  # noqa: E402
+from common.errors import UserError  # noqa: E402
+from common.exercise import Exercise  # noqa: E402
+
+PARAMS = 23_555_082            # ResNet50(include_top=False) + Dense 10; a test builds it and checks
+FROZEN_PARAMS = 2048 * 10 + 10  # the new classifier only
+# The file keras.applications.ResNet50(weights="imagenet", include_top=False) downloads, and its md5.
+WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/" + WEIGHTS_FILE
+WEIGHTS_MD5 = "4d473c1dd8becc155b73f8504c6f6626"
+DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fails fast, a download still works
+MODEL9 = Augmentation(horizontal_flip=True, shift=0.1)
+
+
+# --- options ----------------------------------------------------------------
+
+def add_arguments(parser):
+    parser.add_argument("--weights", default="imagenet", metavar="imagenet|none|PATH",
+                        help="backbone weights: Keras' ImageNet weights (downloaded once into ~/.keras/models), "
+                             "none (train from scratch) or a local .h5/.weights.h5 file of a Keras "
+                             "ResNet50(include_top=False)")
+    parser.add_argument("--freeze-backbone", action="store_true",
+                        help="train only the new classifier (the report trained every layer)")
+    parser.add_argument("--image-size", type=int, default=32, metavar="N",
+                        help="upsample the 32x32 images to NxN inside the model (the report used 32; "
+                             "ImageNet models were trained at 224)")
+
+
+def check_args(args):
+    """Validate this exercise's options (before any data or framework loads) and describe them in the record."""
+    if not 32 <= args.image_size <= 1024:
+        raise UserError(f"--image-size must be between 32 and 1024, got {args.image_size}")
+    if args.weights.lower() in ("imagenet", "none"):
+        args.weights = args.weights.lower()
+    elif not Path(args.weights).is_file():
+        raise UserError(f"--weights {args.weights}: no such file (give imagenet, none, or the path of a "
+                        f"Keras ResNet50 weights file, .h5 or .weights.h5)")
+    elif not args.weights.endswith(".h5"):
+        raise UserError(f"--weights {args.weights}: Keras reads weights from .h5 or .weights.h5 files only")
+    for name, model in MODELS.items():  # --freeze-backbone changes what the flow will count and check
+        MODELS[name] = resnet_model(model.augment, args.weights, args.freeze_backbone, args.image_size)
+    args.record_settings = {"weights": args.weights, "freeze_backbone": args.freeze_backbone,
+                            "image_size": args.image_size}
+    args.reduced_notes = {}
+    if args.weights == "none":
+        args.reduced_notes["weights"] = "no pretrained weights (--weights none)"
+    if args.freeze_backbone:
+        args.reduced_notes["freeze_backbone"] = "backbone frozen (--freeze-backbone): only the classifier trained"
+    if args.image_size != 32:
+        args.reduced_notes["image_size"] = f"images upsampled to {args.image_size}x{args.image_size} (report: 32x32)"
+
+
+# --- the model --------------------------------------------------------------
+
+def build_resnet(input_shape, n_classes, args, augment=None):
+    """[augmentation] - [Resizing] - ImageNet preprocessing - ResNet50 - GlobalAveragePooling2D - Dense softmax."""
+    import keras
+    from keras.applications.resnet50 import preprocess_input
+
+    from keras_lab import augmentation_layers
+
+    size = args.image_size
+    backbone = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(size, size, 3))
+    if args.weights != "none":
+        load_backbone(backbone, imagenet_weights_file() if args.weights == "imagenet" else args.weights)
+    backbone.trainable = not args.freeze_backbone  # frozen: BatchNorm also runs in inference mode
+
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for layer in augmentation_layers(augment) if augment else []:
+        x = layer(x)
+    if (size, size) != tuple(input_shape[:2]):
+        x = keras.layers.Resizing(size, size, interpolation="bilinear", name="upsample")(x)
+    x = keras.layers.Lambda(lambda images: preprocess_input(images * 255.0), name="imagenet_preprocess")(x)
+    x = backbone(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="MyResNetDA" if augment else "MyResNet")
+
+
+def keras_models_dir() -> Path:
+    """Where keras.utils.get_file caches the file: $KERAS_HOME or ~/.keras (or /tmp/.keras if not writable)."""
+    base = os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
+    if not os.access(base, os.W_OK):
+        base = os.path.join("/tmp", ".keras")
+    return Path(base) / "models"
+
+
+def imagenet_weights_file() -> str:
+    """Keras' own download-and-cache path (the file and md5 keras.applications uses), failing in one line."""
+    import socket
+
+    import keras
+
+    folder = keras_models_dir()
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        return keras.utils.get_file(WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models", file_hash=WEIGHTS_MD5,
+                                    cache_dir=str(folder.parent))
+    except Exception as exc:  # get_file raises plain Exception for URL errors; also timeouts, bad hashes
+        reason = _first_line(exc).split(" -- ", 1)[-1]  # "URL fetch failure on <url>: <errno> -- <reason>"
+        raise UserError(f"Keras' ImageNet weights for ResNet50 are not cached and could not be downloaded from "
+                        f"{WEIGHTS_URL} ({reason}): put that file in {folder}/ (or give it with "
+                        f"--weights PATH), or train from scratch with --weights none") from None
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def load_backbone(backbone, path) -> None:
+    """All the backbone's weights from ``path``, or a clear refusal (Keras only warns about some mismatches)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            backbone.load_weights(path)
+        except Exception as exc:  # OSError: not HDF5; ValueError: another architecture
+            raise UserError(f"--weights {path}: not the weights of a Keras ResNet50(include_top=False) "
+                            f"({_first_line(exc)})") from None
+    skipped = [w for w in caught if issubclass(w.category, UserWarning) and "keras" in str(w.filename)]
+    if skipped:
+        raise UserError(f"--weights {path}: not the weights of a Keras ResNet50(include_top=False) "
+                        f"({_first_line(skipped[0].message)})")
+    for w in caught:  # anything else: show it as usual
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --- the registry -----------------------------------------------------------
+
+def resnet_model(augment, weights="imagenet", frozen=False, image_size=32) -> ModelDef:
+    source = {"imagenet": "ImageNet weights", "none": "no pretrained weights"}.get(weights,
+                                                                                   f"weights from {weights}")
+    text = (f"ResNet50 (keras.applications, {source}, {'frozen' if frozen else 'every layer trainable'}) - "
+            f"GlobalAveragePooling2D - Dense 10 softmax")
+    if image_size != 32:
+        text = f"upsample to {image_size}x{image_size} - " + text
+
+    def build(input_shape, n_classes, args):
+        return build_resnet(input_shape, n_classes, args, augment)
+
+    return ModelDef(build=build, params=FROZEN_PARAMS if frozen else PARAMS, augment=augment, summary_text=text)
+
+
+MODELS = {
+    "MyResNet": resnet_model(None),
+    "MyResNetDA": resnet_model(MODEL9),
+}
+
+EXERCISE = Exercise(id="ex4", framework="keras", script="ex4_resnet.py", dataset="cifar10",
+                    description=__doc__.split("\n\n")[0], models=MODELS,
+                    extra_arguments=(add_arguments,), check_args=check_args)
+
+if __name__ == "__main__":
+    sys.exit(main(EXERCISE, lambda: __import__("keras_lab")))

@@ -1,0 +1,111 @@
+"""Exercise 4 (ResNet50 transfer learning) through the real scripts, as a user runs them.
+
+No machine here can download ImageNet weights: runs use --weights none, and
+the --weights imagenet path is checked to fail in one clear line. That check
+points the weights caches to an empty folder and routes HTTP(S) through a
+closed local port, so it fails at once even on a machine with internet and
+never downloads anything.
+"""
+import importlib.util
+
+import pytest
+
+from tests.helpers import REPO, assert_one_line_error, expected_files, read_record, run_script
+
+SCRIPTS = {"pytorch": "pytorch/ex4_resnet.py", "keras": "keras/ex4_resnet.py"}
+SMOKE = ("--weights", "none", "--limit", "64", "--epochs", "1", "--batch-size", "32")
+NO_NETWORK = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+              "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+              "NO_PROXY": "", "no_proxy": ""}
+
+
+def load_script(framework):
+    """The script as a module: it imports only common/, so no framework enters this process."""
+    spec = importlib.util.spec_from_file_location(f"ex4_{framework}_script", REPO / SCRIPTS[framework])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def list_params(framework, *options) -> dict:
+    result = run_script(SCRIPTS[framework], "--list", *options)
+    assert result.returncode == 0, result.stderr
+    return {row.split()[0]: int(row.split()[1].replace(",", "")) for row in result.stdout.splitlines()[1:]}
+
+
+@pytest.mark.parametrize("framework", list(SCRIPTS))
+def test_one_model_end_to_end_without_pretrained_weights(framework, tiny_data, tmp_path):
+    result = run_script(SCRIPTS[framework], *SMOKE, "--models", "MyResNetDA", "--out", tmp_path, data_dir=tiny_data)
+    assert result.returncode == 0, result.stderr
+    for path in expected_files(tmp_path, "ex4", framework, "MyResNetDA"):
+        assert path.exists() and path.stat().st_size > 0, path
+    record = read_record(tmp_path, "ex4", framework, "MyResNetDA")
+    assert record["settings"] == {"weights": "none", "freeze_backbone": False, "image_size": 32}
+    assert "no pretrained weights (--weights none)" in record["reduced"]
+    assert "no pretrained weights" in record["architecture"] and record["augmentation"]
+    assert record["trainable_params"] == load_script(framework).PARAMS
+    assert (record["n_train"], record["n_test"], record["batch_size"]) == (58, 64, 32)
+
+
+@pytest.mark.parametrize("framework, cached_file", [
+    ("pytorch", "hub/checkpoints/resnet50-0676ba61.pth"),
+    ("keras", "models/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+])
+def test_imagenet_weights_offline_give_one_line_naming_the_cache_and_weights_none(framework, cached_file,
+                                                                                  tiny_data, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {**NO_NETWORK, "TORCH_HOME": str(cache), "KERAS_HOME": str(cache)}
+    result = run_script(SCRIPTS[framework], "--weights", "imagenet", *SMOKE[2:], "--models", "MyResNet",
+                        "--out", tmp_path / "out", data_dir=tiny_data, env=env, timeout=180)
+    assert_one_line_error(result, "ImageNet weights", "could not be downloaded", "https://", str(cache / cached_file)
+                          if framework == "pytorch" else str((cache / cached_file).parent), "--weights none")
+    assert not (tmp_path / "out" / "results").exists()
+
+
+@pytest.mark.parametrize("framework", list(SCRIPTS))
+def test_bad_weights_and_image_size_give_one_line_before_loading_anything(framework, tiny_data, tmp_path):
+    missing = tmp_path / "missing.weights.h5"
+    assert_one_line_error(run_script(SCRIPTS[framework], "--weights", missing, "--out", tmp_path, data_dir=tiny_data),
+                          f"--weights {missing}", "no such file")
+    assert_one_line_error(run_script(SCRIPTS[framework], "--image-size", "16", "--out", tmp_path, data_dir=tiny_data),
+                          "--image-size", "16")
+
+
+def test_keras_refuses_a_weights_file_it_cannot_read(tiny_data, tmp_path):
+    weights = tmp_path / "resnet50.pth"
+    weights.write_bytes(b"not keras")
+    assert_one_line_error(run_script(SCRIPTS["keras"], "--weights", weights, "--out", tmp_path, data_dir=tiny_data),
+                          "--weights", ".h5")
+
+
+@pytest.mark.parametrize("framework", list(SCRIPTS))
+def test_list_shows_the_trainable_parameters_with_and_without_freezing(framework):
+    params = load_script(framework).PARAMS
+    assert list_params(framework) == {"MyResNet": params, "MyResNetDA": params}
+    assert list_params(framework, "--freeze-backbone") == {"MyResNet": 20_490, "MyResNetDA": 20_490}
+
+
+def test_keras_and_pytorch_counts_differ_only_by_the_keras_convolution_biases():
+    # One bias per output channel of every ResNet50 convolution in Keras, none in torchvision: the stem
+    # (64), three convolutions per bottleneck block (width, width, out) and one shortcut per stage (out).
+    stages = [(64, 256, 3), (128, 512, 4), (256, 1024, 6), (512, 2048, 3)]  # width, out, blocks
+    biases = 64 + sum(blocks * (2 * width + out) + out for width, out, blocks in stages)
+    assert load_script("keras").PARAMS - load_script("pytorch").PARAMS == biases == 26_560
+
+
+@pytest.mark.parametrize("framework", list(SCRIPTS))
+def test_settings_reach_the_record_and_the_reduced_list(framework, tmp_path):
+    module = load_script(framework)
+    from common.cli import parse_args
+
+    args = parse_args(module.EXERCISE, ["--weights", "None", "--freeze-backbone", "--image-size", "64",
+                                        "--out", str(tmp_path)])
+    assert args.record_settings == {"weights": "none", "freeze_backbone": True, "image_size": 64}
+    assert set(args.reduced_notes) == {"weights", "freeze_backbone", "image_size"}
+    assert all(model.params == 20_490 and "frozen" in model.summary() and "64x64" in model.summary()
+               for model in module.EXERCISE.models.values())
+    args = parse_args(module.EXERCISE, ["--out", str(tmp_path)])  # back to the defaults: nothing reduced
+    assert args.record_settings == {"weights": "imagenet", "freeze_backbone": False, "image_size": 32}
+    assert args.reduced_notes == {}
+    assert all(model.params == module.PARAMS for model in module.EXERCISE.models.values())
