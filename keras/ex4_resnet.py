@@ -52,6 +52,7 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow the real keras package
 
+from common import transfer  # noqa: E402
 from common.architectures import Augmentation, ModelDef  # noqa: E402
 from common.cli import main  # noqa: E402
 from common.errors import UserError  # noqa: E402
@@ -70,39 +71,20 @@ MODEL9 = Augmentation(horizontal_flip=True, shift=0.1)
 # --- options ----------------------------------------------------------------
 
 def add_arguments(parser):
-    parser.add_argument("--weights", default="imagenet", metavar="imagenet|none|PATH",
-                        help="backbone weights: Keras' ImageNet weights (downloaded once into ~/.keras/models), "
-                             "none (train from scratch) or a local .h5/.weights.h5 file of a Keras "
-                             "ResNet50(include_top=False)")
-    parser.add_argument("--freeze-backbone", action="store_true",
-                        help="train only the new classifier (the report trained every layer)")
-    parser.add_argument("--image-size", type=int, default=32, metavar="N",
-                        help="upsample the 32x32 images to NxN inside the model (the report used 32; "
-                             "ImageNet models were trained at 224)")
+    transfer.add_arguments(
+        parser, "backbone weights: Keras' ImageNet weights (downloaded once into ~/.keras/models), "
+        "none (train from scratch) or a local .h5/.weights.h5 file of a Keras "
+        "ResNet50(include_top=False)")
+
+
+def check_weights_file(path):
+    transfer.require_file(path, "a Keras ResNet50 weights file, .h5 or .weights.h5")
+    if not path.endswith(".h5"):
+        raise UserError(f"--weights {path}: Keras reads weights from .h5 or .weights.h5 files only")
 
 
 def check_args(args):
-    """Validate this exercise's options (before any data or framework loads) and describe them in the record."""
-    if not 32 <= args.image_size <= 1024:
-        raise UserError(f"--image-size must be between 32 and 1024, got {args.image_size}")
-    if args.weights.lower() in ("imagenet", "none"):
-        args.weights = args.weights.lower()
-    elif not Path(args.weights).is_file():
-        raise UserError(f"--weights {args.weights}: no such file (give imagenet, none, or the path of a "
-                        f"Keras ResNet50 weights file, .h5 or .weights.h5)")
-    elif not args.weights.endswith(".h5"):
-        raise UserError(f"--weights {args.weights}: Keras reads weights from .h5 or .weights.h5 files only")
-    for name, model in MODELS.items():  # --freeze-backbone changes what the flow will count and check
-        MODELS[name] = resnet_model(model.augment, args.weights, args.freeze_backbone, args.image_size)
-    args.record_settings = {"weights": args.weights, "freeze_backbone": args.freeze_backbone,
-                            "image_size": args.image_size}
-    args.reduced_notes = {}
-    if args.weights == "none":
-        args.reduced_notes["weights"] = "no pretrained weights (--weights none)"
-    if args.freeze_backbone:
-        args.reduced_notes["freeze_backbone"] = "backbone frozen (--freeze-backbone): only the classifier trained"
-    if args.image_size != 32:
-        args.reduced_notes["image_size"] = f"images upsampled to {args.image_size}x{args.image_size} (report: 32x32)"
+    transfer.check_args(args, MODELS, resnet_model, check_weights_file)
 
 
 # --- the model --------------------------------------------------------------
