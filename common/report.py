@@ -207,6 +207,8 @@ def load_records(results_dir) -> Records:
     for path in sorted(results_dir.rglob("*.json")):
         relative = path.relative_to(results_dir)
         shown = results_dir.name + "/" + relative.as_posix()
+        if relative.parts[0] == "benchmarks":  # the performance section's data, rendered by common.benchmark_table
+            continue
         if len(relative.parts) != 3 or relative.parts[0] not in EXERCISES or relative.parts[1] not in FRAMEWORKS:
             warn(f"{path}: not at results/<ex1..ex4>/<keras|pytorch>/<model>.json; ignored")
             continue

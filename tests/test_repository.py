@@ -33,3 +33,9 @@ def test_common_never_imports_a_framework():
     for path in (REPO / "common").glob("*.py"):
         source = path.read_text()
         assert not re.search(r"^\s*(import|from)\s+(torch|tensorflow|keras|torchvision)\b", source, re.M), path
+
+
+def test_readme_tables_are_rebuilt_from_the_committed_records():
+    for module in ("common.report", "common.benchmark_table"):
+        result = subprocess.run([PYTHON, "-m", module, "--check"], cwd=REPO, capture_output=True, text=True)
+        assert result.returncode == 0, f"README out of date: run python -m {module}\n{result.stdout}{result.stderr}"

@@ -1,0 +1,375 @@
+"""The performance benchmark's framework-free half: which models, the CLI, the table.
+
+    python -m common.benchmark_table            # README.md's performance section from results/benchmarks/*.json
+    python -m common.benchmark_table --print    # print the section, change nothing
+    python -m common.benchmark_table --check    # exit 1 if README.md is out of date
+
+``pytorch/benchmark.py`` and ``keras/benchmark.py`` measure (each in its own
+process: never both frameworks in one) and write
+``results/benchmarks/<framework>.json``; this module chooses their models from
+the exercise scripts' registries, parses their common options, and renders the
+records as markdown. The README section lies between ``<!-- performance:begin -->``
+and ``<!-- performance:end -->``; missing markers are added in a "## Performance"
+section just before "## Other machines". Text outside the markers is never
+touched, and a second run changes nothing (the section holds only what the
+records hold).
+
+Standard library only: never imports torch, TensorFlow or numpy.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from common.atomic import write_text
+from common.errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO_ROOT / "results" / "benchmarks"
+BEGIN = "<!-- performance:begin -->"
+END = "<!-- performance:end -->"
+SECTION = "## Performance"
+BEFORE = "## Other machines"
+FRAMEWORKS = {"pytorch": "PyTorch", "keras": "Keras"}
+
+# The goals of the issue "Performance: a benchmark, and training near this CPU's limit".
+CONV_HEAVY_MACS = 20e6                       # multiply-adds per image from which a model counts as conv-heavy
+PEAK_GOAL = {"pytorch": 0.60, "keras": 0.55}  # fraction of the measured matmul peak, conv-heavy models
+INPUT_GOAL = 0.05                            # input pipeline share of a training step
+AUGMENT_GOAL = 0.15                          # augmentation share of a training step
+DATALOADER_GOAL = 1.8                        # in-memory loop vs per-sample DataLoader, model1 epoch
+EVAL_FIGURES_GOAL_S = 5.0                    # evaluation plus all figures, 10,000 test images
+
+
+# --- the models -------------------------------------------------------------
+
+@dataclass
+class Entry:
+    """One benchmarkable model: ``ex1/model4`` and what it needs."""
+    id: str
+    exercise: object   # common.exercise.Exercise
+    name: str
+    model: object      # common.architectures.ModelDef
+
+    @property
+    def has_layers(self) -> bool:
+        return bool(self.model.layers)
+
+
+def load_registry(framework: str) -> list:
+    """Every model of every exercise script of ``framework``, in exercise then report order.
+
+    The scripts are imported as files (they import no framework at module
+    level); one that cannot be imported is skipped with a warning.
+    """
+    repo = str(REPO_ROOT)
+    if repo not in sys.path:
+        sys.path.append(repo)  # the scripts import common.*; appended, never shadowing installed packages
+    entries = []
+    for path in sorted((REPO_ROOT / framework).glob("ex[0-9]*_*.py")):
+        try:
+            spec = importlib.util.spec_from_file_location(f"_benchmark_{framework}_{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            exercise = module.EXERCISE
+        except Exception as exc:  # a script being written must not stop the benchmark
+            print(f"warning: {path.relative_to(REPO_ROOT)} cannot be imported ({type(exc).__name__}: {exc}); "
+                  f"its models are skipped", file=sys.stderr)
+            continue
+        for name, model in exercise.models.items():
+            entries.append(Entry(f"{exercise.id}/{name}", exercise, name, model))
+    return entries
+
+
+def select(entries: list, requested: Optional[list]) -> list:
+    """The models named on the command line, or by default every model described by layers.
+
+    A name is ``ex1/model4``, an exercise (``ex3``: its layered models), or a
+    plain model name when only one exercise has it.
+    """
+    if not requested:
+        return [e for e in entries if e.has_layers]
+    chosen = []
+    for name in requested:
+        if "/" in name:
+            found = [e for e in entries if e.id == name]
+        elif any(e.exercise.id == name for e in entries):
+            found = [e for e in entries if e.exercise.id == name and e.has_layers]
+        else:
+            found = [e for e in entries if e.name == name]
+            if len(found) > 1:
+                raise UserError(f"model {name!r} is ambiguous: say {' or '.join(e.id for e in found)}")
+        if not found:
+            raise UserError(f"unknown model {name!r}: choose from {', '.join(e.id for e in entries)}")
+        chosen += [e for e in found if e not in chosen]
+    return chosen
+
+
+# --- the command line ---------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise UserError(f"{message} (see --help)")
+
+
+def build_parser(framework: str, description: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"python {framework}/benchmark.py", description=description,
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--models", nargs="+", metavar="NAME", default=None,
+                        help="e.g. ex1/model4 ex3/PraisyNetDA, an exercise (ex2), or a plain name when unambiguous "
+                             "(default: every model of every exercise described by layers)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="length of each measurement, after warm-up")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help=f"the JSON record (default: results/benchmarks/{framework}.json)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--peak-size", type=int, default=2048, metavar="N",
+                        help="side of the square fp32 matmuls that measure the machine's peak")
+    parser.add_argument("--eval-figures", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time evaluation plus all figures of ex1/model1 on the 10,000 MNIST test images "
+                             "(default: on when --models is not given)")
+    parser.add_argument("--list", action="store_true", help="list the models with their multiply-adds and exit")
+    return parser
+
+
+def check_args(args, framework: str) -> None:
+    if not 1 <= args.batch_size <= 1_000_000:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not args.seconds > 0:
+        raise UserError(f"--seconds must be positive, got {args.seconds}")
+    if not 64 <= args.peak_size <= 16384:
+        raise UserError(f"--peak-size must be between 64 and 16384, got {args.peak_size}")
+    full = args.models is None
+    if args.eval_figures is None:
+        args.eval_figures = full
+    if getattr(args, "compare_dataloader", False) is None:
+        args.compare_dataloader = full
+    args.out = Path(args.out) if args.out else RESULTS_DIR / f"{framework}.json"
+    if not args.list:  # fail now, not after minutes of measuring
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot create its folder ({exc.strerror or exc})") from None
+    if args.data_dir and not Path(args.data_dir).is_dir():
+        raise UserError(f"--data-dir {args.data_dir}: no such folder")
+
+
+def format_list(entries: list) -> str:
+    from common.architectures import multiply_adds, model_params
+
+    rows = [f"{'model':<16} {'M mult-adds':>11}  architecture"]
+    for e in entries:
+        macs = f"{multiply_adds(e.model.layers, e.exercise.input_shape) / 1e6:>11.2f}" if e.has_layers else \
+            f"{'(counted)':>11}"
+        rows.append(f"{e.id:<16} {macs}  {e.model.summary()}"
+                    f" ({model_params(e.model, e.exercise.input_shape):,} params)")
+    return "\n".join(rows)
+
+
+def machine() -> dict:
+    """What the record says about the machine, whatever the framework."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def load_average() -> Optional[list]:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):  # not on Windows
+        return None
+
+
+# --- the table ------------------------------------------------------------------
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value, digits=0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _command(record: dict) -> str:
+    """The command that measured, without the options naming this machine's folders."""
+    words, out, skip = record.get("command", "?").split(), [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in ("--data-dir", "--out"):
+            skip = True
+        elif not word.startswith(("--data-dir=", "--out=")):
+            out.append(word)
+    return "python " + " ".join(out)
+
+
+def render(record: dict) -> str:
+    """One framework's record as a markdown paragraph, table and goal list."""
+    framework = record.get("framework", "?")
+    title = FRAMEWORKS.get(framework, framework)
+    versions = ", ".join(f"{k} {v}" for k, v in record.get("versions", {}).items())
+    load = record.get("load_average_start")
+    load_text = f"load average {load[0]:.2f} (1 min) at start" if load else "load average unknown"
+    if load and record.get("cpu_count") and load[0] > 0.5 * record["cpu_count"]:
+        load_text += f" on {record['cpu_count']} cores: other jobs were running, the numbers are lower bounds"
+    device, threads = record.get("device", "?"), record.get("threads", "?")
+    if f"{threads} thread" not in device:
+        device += f", threads: {threads}"
+    lines = [
+        f"### {title}",
+        "",
+        f"`{_command(record)}`: {versions}; {device}; {record.get('cpu', '?')}; batch {record.get('batch_size')}; "
+        f"{record.get('seconds'):g} s per measurement; {load_text}; {record.get('date', '?')}. "
+        f"fp32 matmul peak: {_num(record.get('peak_gflops'), 1)} GFLOP/s ({record.get('peak_method', '?')}).",
+        "",
+        "| Model | Augmentation | M mult-adds / image | Samples/s | GFLOP/s | % of peak "
+        "| Input pipeline | Augmentation share |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    models = record.get("models", [])
+    for m in models:
+        lines.append(f"| {m['id']} | {m.get('augmentation') or '-'} | {m['multiply_adds'] / 1e6:,.2f} "
+                     f"| {_num(m['samples_per_s'])} | {_num(m['gflops'], 1)} | {_pct(m['fraction_of_peak'])} | {_pct(m['input_share'])} | {_pct(m.get('augment_share'))} |")
+    lines.append("")
+    lines += [f"- {goal}" for goal in goals(record)]
+    return "\n".join(lines)
+
+
+def goals(record: dict) -> list:
+    """The issue's goals against this record, one line each."""
+    framework = record.get("framework", "?")
+    out = []
+    models = record.get("models", [])
+    heavy = [m for m in models if m["multiply_adds"] >= CONV_HEAVY_MACS]
+    goal = PEAK_GOAL.get(framework, 0.6)
+    if heavy:
+        low = [m for m in heavy if m["fraction_of_peak"] < goal]
+        shares = ", ".join(f"{m['id']} {_pct(m['fraction_of_peak'])}" for m in heavy)
+        out.append(f"Conv-heavy models (>= {CONV_HEAVY_MACS / 1e6:g} M multiply-adds per image) at >= {goal:.0%} "
+                   f"of peak: {_met(not low)} ({shares})")
+    if models:
+        worst = max(models, key=lambda m: m["input_share"])
+        out.append(f"Input pipeline <= {INPUT_GOAL:.0%} of step time: {_met(worst['input_share'] <= INPUT_GOAL)} "
+                   f"(largest: {worst['id']} {_pct(worst['input_share'])})")
+    augmented = [m for m in models if m.get("augment_share") is not None]
+    if augmented:
+        worst = max(augmented, key=lambda m: m["augment_share"])
+        out.append(f"Augmentation <= {AUGMENT_GOAL:.0%} of step time: {_met(worst['augment_share'] <= AUGMENT_GOAL)} "
+                   f"(largest: {worst['id']} {_pct(worst['augment_share'])})")
+    cmp = record.get("dataloader_comparison")
+    if cmp:
+        per, mem = cmp["per_sample"], cmp["in_memory"]
+        how = "extrapolated from " + " and ".join(f"{s['steps']} steps" for s in (per, mem)) \
+            if per.get("extrapolated") or mem.get("extrapolated") else "measured"
+        out.append(f"One epoch of {cmp['model']} on {cmp['n_train']:,} images: per-sample Dataset + DataLoader "
+                   f"(ToTensor + Normalize per image, num_workers {cmp['num_workers']}) {per['epoch_s']:.1f} s, "
+                   f"in-memory slicing {mem['epoch_s']:.1f} s ({how}): {cmp['speedup']:.2f}x, goal >= "
+                   f"{DATALOADER_GOAL:g}x: {_met(cmp['speedup'] >= DATALOADER_GOAL)}")
+    ev = record.get("evaluation_figures")
+    if ev:
+        out.append(f"Evaluation plus all figures of {ev['model']} for {ev['n_test']:,} test images: "
+                   f"{ev['seconds']:.2f} s (predict {ev['predict_s']:.2f} s, record {ev['record_s']:.2f} s, "
+                   f"figures {ev['figures_s']:.2f} s; goal <= {EVAL_FIGURES_GOAL_S:g} s): "
+                   f"{_met(ev['seconds'] <= EVAL_FIGURES_GOAL_S)}")
+    return out
+
+
+def render_section(results_dir=RESULTS_DIR) -> str:
+    """The README section: one part per framework record found (PyTorch, then Keras)."""
+    results_dir = Path(results_dir)
+    parts = []
+    for framework in FRAMEWORKS:
+        path = results_dir / f"{framework}.json"
+        if not path.is_file():
+            continue
+        try:
+            record = json.loads(path.read_text())
+            parts.append(render(record))
+        except (ValueError, KeyError, TypeError) as exc:
+            print(f"warning: {path}: unreadable benchmark record ({type(exc).__name__}: {exc}); skipped",
+                  file=sys.stderr)
+    if not parts:
+        return "(not yet measured: run `python pytorch/benchmark.py` and `python keras/benchmark.py`)"
+    intro = ("Training throughput from `python pytorch/benchmark.py` and `python keras/benchmark.py` "
+             "(records in `results/benchmarks/`). GFLOP/s = 6 x multiply-adds per image x samples/s "
+             "(2 FLOPs per multiply-add, forward plus backward = 3 forward passes), counted from the layers "
+             "(common/architectures.py); input pipeline and augmentation are shares of the training step's time.")
+    return intro + "\n\n" + "\n\n".join(parts)
+
+
+def insert_section(readme: str, section: str) -> str:
+    """``readme`` with ``section`` between the markers; markers added before "## Other machines" if missing."""
+    block = f"{BEGIN}\n{section.strip()}\n{END}"
+    begin, end = readme.find(BEGIN), readme.find(END)
+    if begin != -1 and end > begin:
+        return readme[:begin] + block + readme[end + len(END):]
+    if begin != -1 or end != -1:
+        raise UserError(f"README.md holds only one of {BEGIN} and {END}: fix it by hand")
+    new = f"{SECTION}\n\n{block}\n\n"
+    at = readme.find(f"\n{BEFORE}\n")
+    if at != -1:
+        return readme[:at + 1] + new + readme[at + 1:]
+    if readme.startswith(f"{BEFORE}\n"):
+        return new + readme
+    return readme.rstrip("\n") + "\n\n" + new.rstrip("\n") + "\n"
+
+
+def main(argv=None) -> int:
+    parser = _Parser(prog="python -m common.benchmark_table", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readme", default=str(REPO_ROOT / "README.md"))
+    parser.add_argument("--results", default=str(RESULTS_DIR), help="folder of <framework>.json records")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--print", action="store_true", help="print the section and change nothing")
+    mode.add_argument("--check", action="store_true", help="exit 1 if the README's section is out of date")
+    try:
+        args = parser.parse_args(argv)
+        section = render_section(args.results)
+        if args.print:
+            print(section)
+            return 0
+        readme_path = Path(args.readme)
+        if not readme_path.is_file():
+            raise UserError(f"{readme_path}: no such file")
+        readme = readme_path.read_text()
+        updated = insert_section(readme, section)
+        if args.check:
+            if updated != readme:
+                print(f"{readme_path}: the performance section is out of date: run python -m common.benchmark_table",
+                      file=sys.stderr)
+                return 1
+            return 0
+        if updated != readme:
+            write_text(readme_path, updated)
+            print(f"{readme_path}: performance section updated")
+        else:
+            print(f"{readme_path}: performance section already up to date")
+        return 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,346 @@
+"""Training throughput of the exercises' models against this machine's limit (Keras).
+
+    python keras/benchmark.py                                    # every layered model, 10 s each, and the extras
+    python keras/benchmark.py --models ex1/model3 ex3/model8 --seconds 5
+    python keras/benchmark.py --list                             # the models and their multiply-adds
+    python -m common.benchmark_table                             # the README's table from the record
+
+Per model, the training loop of keras/keras_lab.py (``model.fit`` on the
+normalised in-memory array, batch size --batch-size, shuffled) runs for a
+warm-up (tracing the train function) and then --seconds; a callback reads
+the clock at the end of every step, so the step time includes everything fit
+does between two steps. Reported:
+
+- samples/s, and GFLOP/s = 6 x multiply-adds per image x samples/s (counted
+  from the layers by common.architectures.multiply_adds; 2 FLOPs per
+  multiply-add, forward plus backward = 3 forward passes);
+- the share of the machine's fp32 peak, measured in this process: the
+  fastest tf.linalg.matmul of two --peak-size square matrices (5 at start, 3 before
+  each model, 5 at the end). On a shared machine the peak seen just before
+  a model varies with the other jobs; the best of all is the machine's, so
+  every share is of the same, most favourable, number (a lower bound);
+- the input pipeline's share: the batches of the very tf.data pipeline fit
+  builds for the array (Keras' ArrayDataAdapter: a shuffled index, tf.gather
+  per batch, prefetched), pulled alone, per batch, over the step time. fit
+  runs that pipeline on background threads, overlapped with the step: the
+  share is its cost, on cores the step would otherwise use;
+- for augmented models, the augmentation's share: the model's preprocessing
+  layers (keras_lab.augmentation_layers) run alone on a batch, in training
+  mode, inside a tf.function as in fit, over the step time.
+
+--eval-figures (on by default when --models is not given): probabilities for
+MNIST's 10,000 test images with ex1/model1 (keras_lab.predict, tracing
+included as in a run), then the record and every figure of a run
+(common.experiment.write_outputs) into a temporary folder.
+
+Writes results/benchmarks/keras.json (atomically) and prints the table. On a
+shared machine the numbers are lower bounds: the record holds the load
+average at start and end.
+"""
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow the real keras package
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import gc  # noqa: E402
+import math  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+from common.benchmark_table import (CONV_HEAVY_MACS, build_parser, check_args, format_list, load_average,  # noqa: E402
+                                    load_registry, machine, render, select)
+from common.errors import UserError  # noqa: E402
+
+FRAMEWORK = "keras"
+WARMUP_STEPS = 3
+now = time.perf_counter
+tf = keras = keras_lab = None  # imported by run(), after the arguments and the data are checked
+
+
+def main(argv=None) -> int:
+    try:
+        parser = build_parser(FRAMEWORK, __doc__.split("\n\n")[0])
+        parser.add_argument("--threads", type=int, default=None, metavar="N",
+                            help="TensorFlow's intra- and inter-op threads (default: TensorFlow's, one per core); "
+                                 "on a machine shared with other jobs, 1 avoids threads waiting for each other")
+        args = parser.parse_args(argv)
+        check_args(args, FRAMEWORK)
+        if args.threads is not None and not 1 <= args.threads <= 1024:
+            raise UserError(f"--threads must be at least 1, got {args.threads}")
+        registry = load_registry(FRAMEWORK)
+        entries = select(registry, args.models)
+        if args.list:
+            print(format_list(entries))
+            return 0
+        run(args, registry, entries)
+        return 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+# --- measurements ----------------------------------------------------------------
+
+def run(args, registry, entries) -> None:
+    from common import data as datasets
+
+    from common import experiment  # noqa: F401  matplotlib and scikit-learn, loaded before training as in a run
+
+    load_start, started = load_average(), datetime.datetime.now(datetime.timezone.utc)
+    # Data first: a missing file fails before TensorFlow loads.
+    needed = {e.exercise.dataset for e in entries}
+    if args.eval_figures:
+        needed.add("mnist")
+    data = {name: datasets.load(name, args.data_dir) for name in sorted(needed)}
+
+    global tf, keras, keras_lab
+    import keras_lab
+    import keras
+    import tensorflow as tf
+    if args.threads:  # before TensorFlow runs its first operation
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    device = keras_lab.setup(args)
+    print(f"keras {keras.__version__}, tensorflow {tf.__version__} on {device}; load average {load_start}",
+          flush=True)
+
+    peak = matmul_peak(args.peak_size, repeats=5)
+    print(f"fp32 matmul peak: {peak['gflops']:.1f} GFLOP/s (best of 5; median {peak['median_gflops']:.1f})",
+          flush=True)
+    best = peak["gflops"]
+    normalised = {}
+    results, trained = [], {}
+    for entry in entries:
+        if entry.exercise.dataset not in normalised:
+            ds = data[entry.exercise.dataset]
+            normalised = {entry.exercise.dataset: (keras_lab.normalise(ds.x_train), ds.y_train)}
+        x, y = normalised[entry.exercise.dataset]
+        result, model = measure(entry, x, y, args)
+        results.append(result)
+        best = max(best, result["peak_gflops_before"])
+        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
+        if entry.id == "ex1/model1":
+            trained[entry.id] = model
+        print_row(result)
+        gc.collect()  # free this model's memory before the next one is timed
+    normalised.clear()
+
+    end_peak = matmul_peak(args.peak_size, repeats=5)["gflops"]
+    best = max(best, end_peak)
+    for result in results:  # every model against the machine's best measured peak
+        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
+    intra = tf.config.threading.get_intra_op_parallelism_threads()
+    record = {
+        "framework": FRAMEWORK,
+        "date": started.date().isoformat(),
+        "created": started.isoformat(timespec="seconds"),
+        "command": " ".join(["keras/benchmark.py"] + sys.argv[1:]),
+        "versions": keras_lab.versions(),
+        "device": device,
+        "threads": intra or "TensorFlow's default (one per core)",
+        **machine(),
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "seconds": args.seconds,
+        "load_average_start": load_start,
+        "peak_gflops": round(best, 2),
+        "peak_gflops_at_start": round(peak["gflops"], 2),
+        "peak_gflops_at_end": round(end_peak, 2),
+        "peak_method": f"tf.linalg.matmul {args.peak_size}x{args.peak_size} float32, the best of all: 5 at start, "
+                       f"3 before each model, 5 at the end",
+        "models": results,
+    }
+    if args.eval_figures:
+        record["evaluation_figures"] = evaluation_figures(args, registry, data["mnist"], device,
+                                                          trained.get("ex1/model1"))
+    record["load_average_end"] = load_average()
+
+    from common.atomic import write_json
+    write_json(args.out, record)
+    print("\n" + render(record))
+    print(f"\nrecord -> {args.out}", flush=True)
+
+
+def matmul_peak(n: int, repeats: int) -> dict:
+    """fp32 GFLOP/s of the best of ``repeats`` square matmuls (2 n^3 FLOPs each)."""
+    a = tf.random.normal((n, n), dtype=tf.float32)
+    b = tf.random.normal((n, n), dtype=tf.float32)
+    tf.linalg.matmul(a, b)[0, 0].numpy()
+    times = []
+    for _ in range(repeats):
+        start = now()
+        tf.linalg.matmul(a, b)[0, 0].numpy()  # reading one element waits for the product
+        times.append(now() - start)
+    times.sort()
+    return {"gflops": 2 * n ** 3 / times[0] / 1e9, "median_gflops": 2 * n ** 3 / times[len(times) // 2] / 1e9}
+
+
+def count_multiply_adds(entry, model) -> tuple:
+    """Forward multiply-adds per image: from the layers, or from the built model's Conv2D and Dense layers."""
+    from common.architectures import multiply_adds
+
+    if entry.has_layers:
+        return multiply_adds(entry.model.layers, entry.exercise.input_shape), "layers"
+    total = 0
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.Conv2D):
+            h, w, c_out = layer.output.shape[1:]
+            kh, kw, c_in_per_group, _ = layer.kernel.shape
+            total += h * w * c_out * kh * kw * c_in_per_group
+        elif isinstance(layer, keras.layers.Dense):
+            total += math.prod(layer.kernel.shape) * math.prod(layer.output.shape[1:-1])
+    return total, "Conv2D and Dense layers of the built model"
+
+
+def build(entry, args):
+    keras.utils.set_random_seed(args.seed)
+    # ex4's models read these options; the benchmark times a fresh, unfrozen network at 32x32.
+    build_args = argparse.Namespace(**{"weights": "none", "freeze_backbone": False, "image_size": 32, "lr": 1e-3,
+                                       **vars(args)})
+    return keras_lab.build(entry.model, entry.exercise.input_shape, 10, build_args)
+
+
+def measure(entry, x, y, args) -> tuple:
+    """Time model.fit's steps for one model, then its input pipeline and augmentation alone; (result, model)."""
+    model = build(entry, args)
+    macs, mac_source = count_multiply_adds(entry, model)
+    peak = matmul_peak(args.peak_size, repeats=3)["gflops"]
+    n, bs = len(x), args.batch_size
+    n_full, partial = divmod(n, bs)
+    warm_s = min(2.0, args.seconds / 5)
+
+    class Clock(keras.callbacks.Callback):
+        """The time at the end of every step; stops fit after warm-up plus --seconds."""
+
+        def __init__(self):
+            super().__init__()
+            self.times, self.sizes, self.warm = [], [], None
+
+        def on_train_batch_end(self, batch, logs=None):
+            t = now()
+            self.times.append(t)
+            self.sizes.append(bs if batch < n_full else partial)
+            if self.warm is None:
+                if len(self.times) > WARMUP_STEPS and t - self.times[0] >= warm_s:
+                    self.warm = len(self.times) - 1
+            elif len(self.times) - 1 - self.warm >= WARMUP_STEPS and t - self.times[self.warm] >= args.seconds:
+                self.model.stop_training = True
+
+    clock = Clock()
+    # The training loop's fit (keras_lab.train), without its validation: epochs until the clock stops it.
+    model.fit(x, y, batch_size=bs, epochs=10 ** 6, shuffle=True, verbose=0, callbacks=[clock])
+    steps = len(clock.times) - 1 - clock.warm
+    total = clock.times[-1] - clock.times[clock.warm]
+    samples = sum(clock.sizes[clock.warm + 1:])
+    step_s = total / steps
+
+    side_budget = min(args.seconds, 3.0)
+    pipeline_s, pipeline_how = time_input_pipeline(x, y, bs, side_budget)
+    augment_s = time_augmentation(entry.model.augment, x[:bs], side_budget) if entry.model.augment else None
+
+    rate = samples / total
+    gflops = 6 * macs * rate / 1e9
+    result = {
+        "id": entry.id, "exercise": entry.exercise.id, "model": entry.name, "dataset": entry.exercise.dataset,
+        "augmentation": str(entry.model.augment) if entry.model.augment else None,
+        "multiply_adds": int(macs), "multiply_adds_source": mac_source,
+        "conv_heavy": macs >= CONV_HEAVY_MACS,
+        "steps": steps, "measured_s": round(total, 3),
+        "samples_per_s": round(rate, 1),
+        "step_ms": round(1000 * step_s, 3),
+        "gflops": round(gflops, 2),
+        "peak_gflops_before": round(peak, 2),  # the matmul peak measured just before: how contended it was
+        "fraction_of_peak": None,  # of the machine's best measured peak, set by run() once every peak is in
+        "input_pipeline_ms": round(1000 * pipeline_s, 3),
+        "input_pipeline": pipeline_how,
+        "input_share": round(pipeline_s / step_s, 4),
+        "augment_ms": round(1000 * augment_s, 3) if augment_s is not None else None,
+        "augment_share": round(augment_s / step_s, 4) if augment_s is not None else None,
+    }
+    return result, model
+
+
+def _time_calls(call, budget: float) -> float:
+    """Seconds per call of ``call`` after 3 warm-up calls, over about ``budget`` seconds (at least 3 calls)."""
+    for _ in range(WARMUP_STEPS):
+        call()
+    start, calls = now(), 0
+    while calls < WARMUP_STEPS or now() - start < budget:
+        call()
+        calls += 1
+    return (now() - start) / calls
+
+
+def time_input_pipeline(x, y, bs: int, budget: float) -> tuple:
+    """Seconds per batch of the tf.data pipeline model.fit builds for in-memory arrays, pulled alone."""
+    try:
+        from keras.src.trainers.data_adapters import get_data_adapter  # what fit uses (internal API)
+
+        dataset = get_data_adapter(x, y, batch_size=bs, shuffle=True).get_tf_dataset()
+        how = "keras ArrayDataAdapter.get_tf_dataset() (model.fit's pipeline for arrays), batches pulled alone"
+    except (ImportError, AttributeError, TypeError):
+        # The same pipeline by hand: a shuffled index per epoch, one tf.gather per batch, prefetched.
+        xs, ys = tf.constant(x), tf.constant(y)
+        dataset = (tf.data.Dataset.range(len(x)).shuffle(len(x)).batch(bs)
+                   .map(lambda i: (tf.gather(xs, i), tf.gather(ys, i))).prefetch(tf.data.AUTOTUNE))
+        how = "tf.data: shuffled index, tf.gather per batch, prefetch (like model.fit's), batches pulled alone"
+    iterator = iter(dataset.repeat())
+    return _time_calls(lambda: next(iterator), budget), how
+
+
+def time_augmentation(aug, batch, budget: float) -> float:
+    """Seconds per batch of the model's augmentation layers alone, in training mode, traced as fit traces them."""
+    layers = keras.Sequential(keras_lab.augmentation_layers(aug))
+    apply = tf.function(lambda images: layers(images, training=True))
+    images = tf.constant(batch)
+    return _time_calls(lambda: apply(images).numpy(), budget)
+
+
+def print_row(r: dict) -> None:
+    aug = f"  augment {r['augment_share']:6.1%}" if r["augment_share"] is not None else ""
+    print(f"{r['id']:<18} {r['multiply_adds'] / 1e6:8.2f} M mult-adds  {r['samples_per_s']:8.0f} samples/s  "
+          f"{r['gflops']:6.1f} GFLOP/s = {r['fraction_of_peak']:6.1%} of the best peak so far "
+          f"(matmul just before: {r['peak_gflops_before']:.1f})  "
+          f"input {r['input_share']:6.1%}{aug}", flush=True)
+
+
+# --- after training: evaluation and every figure -----------------------------------
+
+def evaluation_figures(args, registry, mnist, device, model=None) -> dict:
+    """Predict the 10,000 test images with model1, then write its record and figures into a temporary folder."""
+    from common import experiment  # imported (with matplotlib) at the start of run(), as a real run does
+
+    entry = next(e for e in registry if e.id == "ex1/model1")
+    split = experiment.make_split(mnist, None, 0.1)
+    if model is None:
+        model = build(entry, args)
+    epochs = entry.model.epochs or entry.exercise.epochs
+    # Placeholder curves of a full run's length: the figures' cost, not their values, is measured.
+    history = {"loss": [0.5 / (e + 1) for e in range(epochs)], "accuracy": [1 - 0.1 / (e + 1) for e in range(epochs)],
+               "val_loss": [0.6 / (e + 1) for e in range(epochs)],
+               "val_accuracy": [1 - 0.12 / (e + 1) for e in range(epochs)], "seconds": [1.0] * epochs}
+    from common.cli import build_parser as exercise_parser
+    run_args = exercise_parser(entry.exercise).parse_args([])  # a default run of the exercise script
+    run_args.seed, run_args.batch_size = args.seed, args.batch_size
+    t0 = now()
+    probs = keras_lab.predict(model, split.x_test, args.batch_size)
+    t1 = now()
+    record = experiment.make_record(entry.exercise, run_args, device, keras_lab.versions(), split, entry.name,
+                                    entry.model, epochs, keras_lab.trainable_params(model), 0.0, history, probs)
+    t2 = now()
+    with tempfile.TemporaryDirectory() as out:
+        experiment.write_outputs(record, split, out)
+        t3 = now()
+    result = {"model": entry.id, "n_test": len(split.x_test), "seconds": round(t3 - t0, 3),
+              "predict_s": round(t1 - t0, 3), "record_s": round(t2 - t1, 3), "figures_s": round(t3 - t2, 3),
+              "what": "keras_lab.predict (tracing included), common.experiment.make_record and write_outputs "
+                      "(loss and accuracy curves, confusion matrix, ten worst images, record) into a temporary folder"}
+    print(f"evaluation + figures, {entry.id}, {len(split.x_test):,} test images: {result['seconds']:.2f} s "
+          f"(predict {result['predict_s']:.2f}, record {result['record_s']:.2f}, figures {result['figures_s']:.2f})", flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,440 @@
+"""Training throughput of the exercises' models against this machine's limit (PyTorch).
+
+    python pytorch/benchmark.py                                   # every layered model, 10 s each, and the extras
+    python pytorch/benchmark.py --models ex1/model4 PraisyNetDA --seconds 5
+    python pytorch/benchmark.py --list                            # the models and their multiply-adds
+    python -m common.benchmark_table                              # the README's table from the record
+
+Per model, after warm-up, the training step of pytorch/torch_lab.py's loop
+(a batch indexed from the one normalised tensor on the device, augment_batch
+for augmented models, forward, loss, backward, Adam) is timed for --seconds:
+
+- samples/s, and GFLOP/s = 6 x multiply-adds per image x samples/s (counted
+  from the layers by common.architectures.multiply_adds; 2 FLOPs per
+  multiply-add, forward plus backward = 3 forward passes);
+- the share of the machine's fp32 peak, measured in this process: the
+  fastest torch.mm of two --peak-size square matrices (5 at start, 3 before
+  each model, 5 at the end). On a shared machine the peak seen just before
+  a model varies with the other jobs; the best of all is the machine's, so
+  every share is of the same, most favourable, number (a lower bound);
+- the shares of the step spent indexing the batch (the input pipeline) and
+  augmenting it, each timed around that part of the step.
+
+Extras (on by default when --models is not given):
+
+--compare-dataloader  ex1/model1 on MNIST for one epoch the usual way (the
+    report's): a per-sample Dataset (uint8 numpy -> ToTensor + Normalize per
+    image) through a DataLoader (--batch-size, shuffle, num_workers 0), against
+    the in-memory slicing loop; the two are run in alternating blocks so a
+    changing background load hits both, and extrapolated to one epoch when
+    --seconds ends them first.
+--eval-figures  probabilities for MNIST's 10,000 test images with model1,
+    then the record and every figure of a run (common.experiment.write_outputs)
+    into a temporary folder: the time a run spends after training.
+
+Writes results/benchmarks/pytorch.json (atomically) and prints the table.
+On a shared machine the numbers are lower bounds: the record holds the load
+average at start and end.
+"""
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import gc  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+from common.benchmark_table import (CONV_HEAVY_MACS, build_parser, check_args, format_list, load_average,  # noqa: E402
+                                    load_registry, machine, render, select)
+from common.errors import UserError  # noqa: E402
+
+FRAMEWORK = "pytorch"
+WARMUP_STEPS = 3
+now = time.perf_counter
+torch = nn = torch_lab = None  # imported by run(), after the arguments and the data are checked
+
+
+def main(argv=None) -> int:
+    try:
+        parser = build_parser(FRAMEWORK, __doc__.split("\n\n")[0])
+        parser.add_argument("--compare-dataloader", action=argparse.BooleanOptionalAction, default=None,
+                            help="also time one epoch of ex1/model1 through a per-sample DataLoader against the "
+                                 "in-memory loop (default: on when --models is not given)")
+        parser.add_argument("--threads", type=int, default=None, metavar="N",
+                            help="torch.set_num_threads(N) (default: torch's, one per core); on a machine shared "
+                                 "with other jobs, 1 avoids threads waiting for each other")
+        parser.add_argument("--profile", action="store_true",
+                            help="after each model, print torch.profiler's top operators over a few steps")
+        args = parser.parse_args(argv)
+        check_args(args, FRAMEWORK)
+        if args.threads is not None and not 1 <= args.threads <= 1024:
+            raise UserError(f"--threads must be at least 1, got {args.threads}")
+        registry = load_registry(FRAMEWORK)
+        entries = select(registry, args.models)
+        if args.list:
+            print(format_list(entries))
+            return 0
+        run(args, registry, entries)
+        return 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+# --- measurements ----------------------------------------------------------------
+
+def run(args, registry, entries) -> None:
+    from common import data as datasets
+
+    from common import experiment  # noqa: F401  matplotlib and scikit-learn, loaded before training as in a run
+
+    load_start, started = load_average(), datetime.datetime.now(datetime.timezone.utc)
+    # Data first: a missing file fails before torch loads.
+    needed = {e.exercise.dataset for e in entries}
+    if args.compare_dataloader or args.eval_figures:
+        needed.add("mnist")
+    data = {name: datasets.load(name, args.data_dir) for name in sorted(needed)}
+
+    global torch, nn, torch_lab
+    import torch
+    from torch import nn
+
+    import torch_lab
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch_lab.setup(args)
+    print(f"pytorch {torch.__version__} on {device}; load average {load_start}", flush=True)
+
+    peak = matmul_peak(args.peak_size, repeats=5)
+    print(f"fp32 matmul peak: {peak['gflops']:.1f} GFLOP/s (best of 5; median {peak['median_gflops']:.1f})",
+          flush=True)
+    best = peak["gflops"]
+    on_device = {}
+    results = []
+    for entry in entries:
+        if entry.exercise.dataset not in on_device:
+            ds = data[entry.exercise.dataset]
+            on_device = {entry.exercise.dataset: (torch_lab.to_device(ds.x_train),
+                                                  torch.from_numpy(ds.y_train).to(torch_lab.DEVICE))}
+        x, y = on_device[entry.exercise.dataset]
+        result = measure(entry, x, y, args)
+        results.append(result)
+        best = max(best, result["peak_gflops_before"])
+        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
+        print_row(result)
+        gc.collect()  # free this model's memory before the next one is timed
+    on_device.clear()
+
+    end_peak = matmul_peak(args.peak_size, repeats=5)["gflops"]
+    best = max(best, end_peak)
+    for result in results:  # every model against the machine's best measured peak
+        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
+    record = {
+        "framework": FRAMEWORK,
+        "date": started.date().isoformat(),
+        "created": started.isoformat(timespec="seconds"),
+        "command": " ".join(["pytorch/benchmark.py"] + sys.argv[1:]),
+        "versions": torch_lab.versions(),
+        "device": device,
+        "threads": torch.get_num_threads(),
+        **machine(),
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "seconds": args.seconds,
+        "load_average_start": load_start,
+        "peak_gflops": round(best, 2),
+        "peak_gflops_at_start": round(peak["gflops"], 2),
+        "peak_gflops_at_end": round(end_peak, 2),
+        "peak_method": f"torch.mm {args.peak_size}x{args.peak_size} float32, the best of all: 5 at start, "
+                       f"3 before each model, 5 at the end",
+        "models": results,
+    }
+    trained_model1 = None
+    if args.compare_dataloader:
+        record["dataloader_comparison"], trained_model1 = compare_dataloader(args, registry, data["mnist"])
+    if args.eval_figures:
+        record["evaluation_figures"] = evaluation_figures(args, registry, data["mnist"], device, trained_model1)
+    record["load_average_end"] = load_average()
+
+    from common.atomic import write_json
+    write_json(args.out, record)
+    print("\n" + render(record))
+    print(f"\nrecord -> {args.out}", flush=True)
+
+
+def sync() -> None:
+    """Wait for the device, so a timer reads finished work (CPU ops are synchronous already)."""
+    if torch_lab.DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+    elif torch_lab.DEVICE.type == "mps":
+        torch.mps.synchronize()
+
+
+def matmul_peak(n: int, repeats: int) -> dict:
+    """fp32 GFLOP/s of the best of ``repeats`` square matmuls (2 n^3 FLOPs each)."""
+    a = torch.randn(n, n, device=torch_lab.DEVICE)
+    b = torch.randn(n, n, device=torch_lab.DEVICE)
+    torch.mm(a, b)
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = now()
+        torch.mm(a, b)
+        sync()
+        times.append(now() - start)
+    times.sort()
+    return {"gflops": 2 * n ** 3 / times[0] / 1e9, "median_gflops": 2 * n ** 3 / times[len(times) // 2] / 1e9}
+
+
+def count_multiply_adds(entry, model) -> tuple:
+    """Forward multiply-adds per image: from the layers, or counted by torch for models built by code."""
+    from common.architectures import multiply_adds
+
+    if entry.has_layers:
+        return multiply_adds(entry.model.layers, entry.exercise.input_shape), "layers"
+    from torch.utils.flop_counter import FlopCounterMode
+
+    h, w, c = entry.exercise.input_shape
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, c, h, w, device=torch_lab.DEVICE))
+    return counter.get_total_flops() // 2, "torch FlopCounterMode"
+
+
+def build(entry, args):
+    torch.manual_seed(args.seed)
+    # ex4's models read these options; the benchmark times a fresh, unfrozen network at 32x32.
+    build_args = argparse.Namespace(**{"weights": "none", "freeze_backbone": False, "image_size": 32,
+                                       **vars(args)})
+    return torch_lab.build(entry.model, entry.exercise.input_shape, 10, build_args)
+
+
+def measure(entry, x, y, args) -> dict:
+    """Time torch_lab.train's step for one model: indexing, augmentation, forward-backward-update."""
+    from augment import augment_batch
+
+    model = build(entry, args)
+    macs, mac_source = count_multiply_adds(entry, model)
+    peak = matmul_peak(args.peak_size, repeats=3)["gflops"]
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    shuffle = torch.Generator().manual_seed(args.seed)
+    augment_rng = torch.Generator(device=torch_lab.DEVICE).manual_seed(args.seed + 1)
+    aug = entry.model.augment
+    n, bs = len(x), args.batch_size
+    state = {"order": None, "i": n}
+    total_loss = torch.zeros((), device=torch_lab.DEVICE)
+    correct = torch.zeros((), device=torch_lab.DEVICE, dtype=torch.long)
+
+    def step() -> tuple:
+        nonlocal total_loss, correct
+        t0 = now()
+        if state["i"] >= n:  # a new epoch: the loop draws a new order (amortised over the epoch)
+            state["order"], state["i"] = torch.randperm(n, generator=shuffle).to(torch_lab.DEVICE), 0
+        idx = state["order"][state["i"]:state["i"] + bs]
+        state["i"] += bs
+        xb, yb = x[idx], y[idx]
+        sync()
+        t1 = now()
+        if aug is not None:
+            xb = augment_batch(xb, aug, augment_rng)
+            sync()
+        t2 = now()
+        out = model(xb)
+        loss = loss_fn(out, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.detach() * len(idx)
+        correct += (out.argmax(1) == yb).sum()
+        sync()
+        return len(idx), t1 - t0, t2 - t1, now() - t0
+
+    warm_start = now()
+    for i in range(100):  # warm-up: oneDNN primitives, allocator; at least 3 steps, up to ~1/5 of --seconds
+        step()
+        if i + 1 >= WARMUP_STEPS and now() - warm_start >= min(2.0, args.seconds / 5):
+            break
+    samples = steps = 0
+    pipeline = augmenting = total = 0.0
+    while steps < WARMUP_STEPS or total < args.seconds:
+        k, t_in, t_aug, t_step = step()
+        samples, steps = samples + k, steps + 1
+        pipeline, augmenting, total = pipeline + t_in, augmenting + t_aug, total + t_step
+    if args.profile:
+        profile(entry, step)
+
+    rate = samples / total
+    gflops = 6 * macs * rate / 1e9
+    return {
+        "id": entry.id, "exercise": entry.exercise.id, "model": entry.name, "dataset": entry.exercise.dataset,
+        "augmentation": str(aug) if aug is not None else None,
+        "multiply_adds": int(macs), "multiply_adds_source": mac_source,
+        "conv_heavy": macs >= CONV_HEAVY_MACS,
+        "steps": steps, "measured_s": round(total, 3),
+        "samples_per_s": round(rate, 1),
+        "step_ms": round(1000 * total / steps, 3),
+        "gflops": round(gflops, 2),
+        "peak_gflops_before": round(peak, 2),  # the matmul peak measured just before: how contended it was
+        "fraction_of_peak": None,  # of the machine's best measured peak, set by run() once every peak is in
+        "input_share": round(pipeline / total, 4),
+        "augment_share": round(augmenting / total, 4) if aug is not None else None,
+    }
+
+
+def profile(entry, step, steps: int = 5) -> None:
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    print(f"\n-- torch.profiler, {entry.id}, {steps} steps --")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12), flush=True)
+
+
+def print_row(r: dict) -> None:
+    aug = f"  augment {r['augment_share']:6.1%}" if r["augment_share"] is not None else ""
+    print(f"{r['id']:<18} {r['multiply_adds'] / 1e6:8.2f} M mult-adds  {r['samples_per_s']:8.0f} samples/s  "
+          f"{r['gflops']:6.1f} GFLOP/s = {r['fraction_of_peak']:6.1%} of the best peak so far "
+          f"(matmul just before: {r['peak_gflops_before']:.1f})  "
+          f"input {r['input_share']:6.1%}{aug}", flush=True)
+
+
+# --- the report's way: a per-sample Dataset through a DataLoader --------------------
+
+def compare_dataloader(args, registry, mnist) -> tuple:
+    """One epoch of ex1/model1 through a per-sample DataLoader vs the in-memory loop; (result, trained model)."""
+    from torch.utils.data import DataLoader, Dataset
+    from torchvision import transforms
+
+    entry = next(e for e in registry if e.id == "ex1/model1")
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+
+    class PerSample(Dataset):
+        """What torchvision-style code does: one uint8 image at a time, converted and normalised in Python."""
+
+        def __init__(self, images, labels):
+            self.images, self.labels = images, labels
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, i):
+            return transform(self.images[i]), int(self.labels[i])
+
+    bs = args.batch_size
+    n = len(mnist.x_train)
+    steps_per_epoch = -(-n // bs)
+    loss_fn = nn.CrossEntropyLoss()
+    models = {}
+
+    def train_steps(kind, batches):
+        model = build(entry, args)
+        models[kind] = model
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        total_loss = torch.zeros((), device=torch_lab.DEVICE)
+        correct = torch.zeros((), device=torch_lab.DEVICE, dtype=torch.long)
+        for xb, yb in batches:  # the step of torch_lab.train, the same for both sides
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.detach() * len(yb)
+            correct += (out.argmax(1) == yb).sum()
+            sync()
+            yield len(yb)
+
+    def per_sample_batches():
+        loader = DataLoader(PerSample(mnist.x_train, mnist.y_train), batch_size=bs, shuffle=True, num_workers=0,
+                            generator=torch.Generator().manual_seed(args.seed))
+        while True:
+            for xb, yb in loader:
+                yield xb.to(torch_lab.DEVICE), yb.to(torch_lab.DEVICE)
+
+    def in_memory_batches():
+        x = torch_lab.to_device(mnist.x_train)  # once per run, before the first epoch (not timed)
+        y = torch.from_numpy(mnist.y_train).to(torch_lab.DEVICE)
+        shuffle = torch.Generator().manual_seed(args.seed)
+        while True:
+            order = torch.randperm(n, generator=shuffle).to(torch_lab.DEVICE)
+            for i in range(0, n, bs):
+                idx = order[i:i + bs]
+                yield x[idx], y[idx]
+
+    sides = {"per_sample": train_steps("per_sample", per_sample_batches()),
+             "in_memory": train_steps("in_memory", in_memory_batches())}
+    for steps in sides.values():  # warm-up (and, for in_memory, the one-off copy to the device)
+        for _ in range(WARMUP_STEPS):
+            next(steps)
+    stats = {kind: {"steps": 0, "samples": 0, "seconds": 0.0} for kind in sides}
+    rounds = 3  # alternate blocks: a background load that changes hits both sides alike
+    for _ in range(rounds):
+        for kind, steps in sides.items():
+            s = stats[kind]
+            start = now()
+            while s["steps"] < steps_per_epoch and now() - start < args.seconds / rounds:
+                s["samples"] += next(steps)
+                s["steps"] += 1
+            s["seconds"] += now() - start
+    result = {"model": entry.id, "n_train": n, "batch_size": bs, "num_workers": 0,
+              "per_sample_transform": "transforms.ToTensor() + transforms.Normalize((0.1307,), (0.3081,)) per image",
+              "warmup_steps": WARMUP_STEPS}
+    for kind, s in stats.items():
+        step_s = s["seconds"] / s["steps"]
+        result[kind] = {"steps": s["steps"], "measured_s": round(s["seconds"], 3),
+                        "samples_per_s": round(s["samples"] / s["seconds"], 1),
+                        "epoch_s": round(step_s * steps_per_epoch, 3),
+                        "extrapolated": s["steps"] < steps_per_epoch}
+    result["speedup"] = round(result["per_sample"]["epoch_s"] / result["in_memory"]["epoch_s"], 3)
+    how = (f"extrapolated from {stats['per_sample']['steps']} and {stats['in_memory']['steps']} steps"
+           if result["per_sample"]["extrapolated"] or result["in_memory"]["extrapolated"] else "measured")
+    print(f"\nex1/model1, one epoch ({n:,} images): per-sample DataLoader {result['per_sample']['epoch_s']:.1f} s, "
+          f"in-memory {result['in_memory']['epoch_s']:.1f} s -> {result['speedup']:.2f}x ({how})", flush=True)
+    return result, models["in_memory"]
+
+
+# --- after training: evaluation and every figure -----------------------------------
+
+def evaluation_figures(args, registry, mnist, device, model=None) -> dict:
+    """Predict the 10,000 test images with model1, then write its record and figures into a temporary folder."""
+    from common import experiment  # imported (with matplotlib) at the start of run(), as a real run does
+
+    entry = next(e for e in registry if e.id == "ex1/model1")
+    split = experiment.make_split(mnist, None, 0.1)
+    if model is None:
+        model = build(entry, args)
+    epochs = entry.model.epochs or entry.exercise.epochs
+    # Placeholder curves of a full run's length: the figures' cost, not their values, is measured.
+    history = {"loss": [0.5 / (e + 1) for e in range(epochs)], "accuracy": [1 - 0.1 / (e + 1) for e in range(epochs)],
+               "val_loss": [0.6 / (e + 1) for e in range(epochs)],
+               "val_accuracy": [1 - 0.12 / (e + 1) for e in range(epochs)], "seconds": [1.0] * epochs}
+    from common.cli import build_parser as exercise_parser
+    run_args = exercise_parser(entry.exercise).parse_args([])  # a default run of the exercise script
+    run_args.seed, run_args.batch_size = args.seed, args.batch_size
+    t0 = now()
+    probs = torch_lab.predict(model, split.x_test, args.batch_size)
+    t1 = now()
+    record = experiment.make_record(entry.exercise, run_args, device, torch_lab.versions(), split, entry.name,
+                                    entry.model, epochs, torch_lab.trainable_params(model), 0.0, history, probs)
+    t2 = now()
+    with tempfile.TemporaryDirectory() as out:
+        experiment.write_outputs(record, split, out)
+        t3 = now()
+    result = {"model": entry.id, "n_test": len(split.x_test), "seconds": round(t3 - t0, 3),
+              "predict_s": round(t1 - t0, 3), "record_s": round(t2 - t1, 3), "figures_s": round(t3 - t2, 3),
+              "what": "torch_lab.predict, common.experiment.make_record and write_outputs (loss and accuracy "
+                      "curves, confusion matrix, ten worst images, record) into a temporary folder"}
+    print(f"evaluation + figures, {entry.id}, {len(split.x_test):,} test images: {result['seconds']:.2f} s "
+          f"(predict {result['predict_s']:.2f}, record {result['record_s']:.2f}, figures {result['figures_s']:.2f})", flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The performance benchmark: both scripts run (as subprocesses, one framework each) on tiny data and
+write their records; the table renders; the README section is inserted once and then left alone."""
+import json
+
+import pytest
+
+from common import benchmark_table
+from common.architectures import multiply_adds
+from tests.helpers import assert_one_line_error, run_script
+
+MODEL_FIELDS = {"id", "exercise", "model", "dataset", "augmentation", "multiply_adds", "conv_heavy", "steps",
+                "samples_per_s", "step_ms", "gflops", "peak_gflops_before", "fraction_of_peak", "input_share",
+                "augment_share"}
+RECORD_FIELDS = {"framework", "date", "versions", "device", "threads", "cpu", "cpu_count", "batch_size", "seconds",
+                 "load_average_start", "load_average_end", "peak_gflops", "peak_method", "models"}
+TINY = ("--seconds", "0.3", "--batch-size", "16", "--peak-size", "256")
+
+
+def check_record(record: dict, framework: str, ids: list) -> None:
+    assert RECORD_FIELDS <= set(record), RECORD_FIELDS - set(record)
+    assert record["framework"] == framework and record["batch_size"] == 16
+    assert record["peak_gflops"] > 0
+    assert [m["id"] for m in record["models"]] == ids
+    for m in record["models"]:
+        assert MODEL_FIELDS <= set(m), MODEL_FIELDS - set(m)
+        assert m["steps"] >= 3 and m["samples_per_s"] > 0 and m["gflops"] > 0
+        assert 0 < m["peak_gflops_before"] <= record["peak_gflops"]  # the best peak is the machine's
+        assert m["fraction_of_peak"] == pytest.approx(m["gflops"] / record["peak_gflops"], rel=1e-2, abs=1e-3)
+        assert 0 <= m["input_share"] < 1
+        assert (m["augment_share"] is None) == (m["augmentation"] is None)
+        if m["augment_share"] is not None:
+            assert 0 < m["augment_share"] < 1
+    model1 = record["models"][0]
+    assert model1["id"] == "ex1/model1"
+    assert model1["multiply_adds"] == multiply_adds(benchmark_table.select(
+        benchmark_table.load_registry(framework), ["ex1/model1"])[0].model.layers, (28, 28, 1))
+    ev = record["evaluation_figures"]
+    assert ev["model"] == "ex1/model1" and ev["n_test"] == 100  # the tiny data set's test images
+    assert ev["seconds"] >= ev["predict_s"] > 0 and ev["figures_s"] > 0
+
+
+@pytest.fixture(scope="module")
+def torch_record(tiny_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "pytorch.json"
+    result = run_script("pytorch/benchmark.py", "--models", "ex1/model1", "ex3/PraisyNetDA", *TINY,
+                        "--compare-dataloader", "--eval-figures", "--out", out, data_dir=tiny_data)
+    assert result.returncode == 0, result.stderr
+    assert "| ex3/PraisyNetDA |" in result.stdout  # the table is printed
+    return json.loads(out.read_text())
+
+
+def test_pytorch_benchmark_writes_its_record(torch_record):
+    check_record(torch_record, "pytorch", ["ex1/model1", "ex3/PraisyNetDA"])
+    assert torch_record["threads"] >= 1
+    cmp = torch_record["dataloader_comparison"]
+    assert cmp["model"] == "ex1/model1" and cmp["n_train"] == 300 and cmp["num_workers"] == 0
+    for side in ("per_sample", "in_memory"):
+        assert cmp[side]["steps"] >= 1 and cmp[side]["epoch_s"] > 0
+    assert cmp["speedup"] == pytest.approx(cmp["per_sample"]["epoch_s"] / cmp["in_memory"]["epoch_s"], rel=1e-2)
+
+
+def test_keras_benchmark_writes_its_record(tiny_data, tmp_path):
+    out = tmp_path / "keras.json"
+    result = run_script("keras/benchmark.py", "--models", "ex1/model1", "ex3/model9", *TINY, "--eval-figures",
+                        "--out", out, data_dir=tiny_data)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.read_text())
+    check_record(record, "keras", ["ex1/model1", "ex3/model9"])
+    assert "dataloader_comparison" not in record  # PyTorch only
+
+
+def test_model_names_and_list_need_no_framework():
+    result = run_script("pytorch/benchmark.py", "--models", "model1")
+    assert_one_line_error(result, "ambiguous", "ex1/model1", "ex2/model1")
+    result = run_script("keras/benchmark.py", "--models", "ex9/nothing")
+    assert_one_line_error(result, "unknown model")
+    result = run_script("pytorch/benchmark.py", "--list")
+    assert result.returncode == 0, result.stderr
+    assert "ex3/PraisyNetDA" in result.stdout and "ex1/model4" in result.stdout
+    assert "MyResNet" not in result.stdout  # described by code, not layers: only when asked for
+
+
+def test_default_selection_is_every_layered_model():
+    entries = benchmark_table.select(benchmark_table.load_registry("keras"), None)
+    assert entries and all(e.model.layers for e in entries)
+    assert [e.id for e in benchmark_table.select(benchmark_table.load_registry("keras"), ["model8", "ex1"])][:2] \
+        == ["ex3/model8", "ex1/model1"]
+
+
+README = "# Lab\n\nintro\n\n## Results\n\nresults\n\n## Other machines\n\nGPU notes\n\n## Layout\n\ntree\n"
+
+
+def sample_record(framework="pytorch") -> dict:
+    return {
+        "framework": framework, "date": "2030-01-01", "versions": {"torch": "9.9"}, "device": "cpu (2 threads)",
+        "cpu": "Test CPU", "cpu_count": 2, "batch_size": 128, "seconds": 5, "load_average_start": [3.0, 2.0, 1.0],
+        "peak_gflops": 100.0, "peak_method": "torch.mm 2048x2048",
+        "models": [
+            {"id": "ex1/model1", "augmentation": None, "multiply_adds": 411008, "samples_per_s": 5000.0,
+             "gflops": 12.3, "fraction_of_peak": 0.123, "input_share": 0.01,
+             "augment_share": None},
+            {"id": "ex3/PraisyNetDA", "augmentation": "flip", "multiply_adds": 82_470_000, "samples_per_s": 150.0,
+             "gflops": 74.2, "fraction_of_peak": 0.742, "input_share": 0.001,
+             "augment_share": 0.02},
+        ],
+        "dataloader_comparison": {"model": "ex1/model1", "n_train": 60000, "num_workers": 0,
+                                  "per_sample": {"steps": 100, "epoch_s": 30.0, "extrapolated": True},
+                                  "in_memory": {"steps": 469, "epoch_s": 12.0, "extrapolated": False},
+                                  "speedup": 2.5},
+        "evaluation_figures": {"model": "ex1/model1", "n_test": 10000, "seconds": 2.5, "predict_s": 1.0,
+                               "record_s": 0.1, "figures_s": 1.4},
+    }
+
+
+def test_table_renders_every_model_and_the_goals():
+    text = benchmark_table.render(sample_record())
+    assert "| ex3/PraisyNetDA | flip | 82.47 | 150 | 74.2 | 74.2% | 0.1% | 2.0% |" in text
+    assert "| ex1/model1 | - | 0.41 |" in text
+    assert "at >= 60% of peak: met" in text and "2.50x, goal >= 1.8x: met" in text
+    assert "2.50 s" in text and "load average 3.00" in text
+
+
+def test_table_renders_the_real_record(torch_record):
+    text = benchmark_table.render(torch_record)
+    assert text.count("\n| ex") == 2
+
+
+def write_records(folder, frameworks=("pytorch", "keras")):
+    folder.mkdir(parents=True, exist_ok=True)
+    for framework in frameworks:
+        (folder / f"{framework}.json").write_text(json.dumps(sample_record(framework)))
+    return folder
+
+
+def test_readme_section_is_added_once_before_other_machines(tmp_path):
+    results = write_records(tmp_path / "benchmarks")
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    argv = ["--results", str(results), "--readme", str(readme)]
+    assert benchmark_table.main(argv) == 0
+    first = readme.read_text()
+    before, after = first.split(benchmark_table.BEGIN)
+    assert before == README.split("## Other machines")[0] + "## Performance\n\n"
+    assert after.split(benchmark_table.END)[1] == "\n\n## Other machines\n\nGPU notes\n\n## Layout\n\ntree\n"
+    assert first.index("### PyTorch") < first.index("### Keras")
+    assert benchmark_table.main(argv) == 0
+    assert readme.read_text() == first  # idempotent
+    assert benchmark_table.main(argv + ["--check"]) == 0
+
+
+def test_readme_section_replaces_only_what_is_between_the_markers(tmp_path):
+    results = write_records(tmp_path / "benchmarks", ("keras",))
+    readme = tmp_path / "README.md"
+    text = f"top\n{benchmark_table.BEGIN}\nold table\n{benchmark_table.END}\nbottom\n"
+    readme.write_text(text)
+    argv = ["--results", str(results), "--readme", str(readme)]
+    assert benchmark_table.main(argv + ["--check"]) == 1
+    assert benchmark_table.main(argv) == 0
+    new = readme.read_text()
+    assert new.startswith(f"top\n{benchmark_table.BEGIN}\n") and new.endswith(f"{benchmark_table.END}\nbottom\n")
+    assert "old table" not in new and "### Keras" in new and "### PyTorch" not in new
+    assert new.count("## Performance") == 0  # markers present: no new section
+
+
+def test_a_missing_or_broken_record_is_not_a_crash(tmp_path, capsys):
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    assert "not yet measured" in benchmark_table.render_section(folder)
+    (folder / "pytorch.json").write_text("{not json")
+    assert "not yet measured" in benchmark_table.render_section(folder)
+    assert "unreadable benchmark record" in capsys.readouterr().err
