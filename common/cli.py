@@ -16,6 +16,7 @@ from common.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ("auto", "cpu", "cuda", "mps")
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +58,16 @@ def build_parser(exercise) -> argparse.ArgumentParser:
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (torch) / op determinism (TensorFlow): "
                              "same seed, same numbers; can be slower")
+    if exercise.framework == "keras":
+        parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                            help="tf.distribute: default = none; mirrored = MirroredStrategy over the visible "
+                                 "GPUs (over 2 logical CPU devices when there is none); multiworker = "
+                                 "MultiWorkerMirroredStrategy over the machines $TF_CONFIG lists. "
+                                 "--batch-size stays the global batch")
+    else:
+        parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                            help="Keras only; PyTorch runs on several GPUs or machines under torchrun, e.g. "
+                                 f"torchrun --nproc_per_node 2 pytorch/{exercise.script} (see README)")
     for add in exercise.extra_arguments:
         add(parser)
     return parser
@@ -78,6 +89,10 @@ def parse_args(exercise, argv=None) -> argparse.Namespace:
         raise UserError(f"--limit must be at least 2, got {args.limit}")
     if not 0 <= args.val_split < 1:
         raise UserError(f"--val-split must be in [0, 1), got {args.val_split}")
+    if exercise.framework != "keras" and args.strategy != "default":
+        raise UserError(f"--strategy {args.strategy} is for the Keras scripts: run PyTorch on several GPUs or "
+                        f"machines with torchrun, e.g. torchrun --nproc_per_node 2 "
+                        f"{exercise.framework}/{exercise.script} (see README)")
     if exercise.check_args is not None:
         exercise.check_args(args)
     if args.list:

@@ -5,6 +5,13 @@ or ``keras/keras_lab.py``) with four functions: ``setup(args)``,
 ``build(model_def, input_shape, n_classes, args)``, ``train(model, model_def,
 split, epochs, args)`` and ``predict(model, images, batch_size)``; everything
 here sees numpy arrays only.
+
+Several processes (PyTorch under torchrun, Keras workers of a
+MultiWorkerMirroredStrategy) all run this flow: all of them train and predict
+(the backend shares the work and sums the metrics), and only the main one
+(``backend.is_main()``) prints, writes the figures and the record, and
+clears the checkpoint; ``backend.distribution()`` says what went into the
+record's "distributed" (None for one process on one device).
 """
 from __future__ import annotations
 
@@ -81,8 +88,9 @@ def run(exercise: Exercise, args, import_backend) -> None:
     print(f"train {len(split.x_train):,} | validation: {split.validation} | test: {split.test_note}", flush=True)
     for name in args.models:
         train_one(exercise, args, backend, device, split, name, exercise.models[name])
-    if exercise.after_training is not None:
+    if exercise.after_training is not None and backend.is_main():
         exercise.after_training(backend, args, split, Path(args.out))
+    backend.finish()
 
 
 def train_one(exercise, args, backend, device, split: Split, name: str, model_def: ModelDef) -> dict:
@@ -107,14 +115,18 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
                         f"nothing was written: try a lower --lr")
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None  # other work slows training: say how much
-    probs = backend.predict(model, split.x_test, args.batch_size)
+    probs = backend.predict(model, split.x_test, args.batch_size)  # in every process: it may be shared
+    if not backend.is_main():
+        backend.barrier()  # the main process writes the outputs
+        return None
     record = make_record(exercise, args, device, backend.versions(), split, name, model_def, epochs,
-                         actual, train_time, history, probs)
+                         actual, train_time, history, probs, distributed=backend.distribution())
     record["host"] = {"cpu_count": os.cpu_count(),
                       "load_average_1_5_15min_after_training": [round(x, 2) for x in load] if load else None}
     with interrupts_deferred():
         write_outputs(record, split, args.out)
         checkpoint.clear()
+    backend.barrier()
     print(f"{name}: test accuracy {record['test_accuracy']:.2%}, loss {record['test_loss']:.4f} "
           f"on {record['n_test']:,} test images; trained in {train_time:.1f} s "
           f"-> {output_paths(args.out, exercise.id, exercise.framework, name)['record']}", flush=True)
@@ -147,7 +159,7 @@ def reduced_settings(exercise, args, split, model_def, epochs) -> list:
 
 
 def make_record(exercise, args, device, versions, split, name, model_def, epochs, params,
-                train_time, history, probs) -> dict:
+                train_time, history, probs, distributed=None) -> dict:
     predicted = probs.argmax(axis=1)
     matrix = evaluation.confusion_matrix(split.y_test, predicted, len(split.class_names))
     return {
@@ -162,6 +174,7 @@ def make_record(exercise, args, device, versions, split, name, model_def, epochs
         "command": " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else exercise.script] + sys.argv[1:]),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, **versions},
         "device": device,
+        "distributed": distributed,  # None: one process on one device; else processes/replicas, batch split
         "seed": args.seed,
         "deterministic": bool(getattr(args, "deterministic", False)),
         "epochs": epochs,

@@ -4,9 +4,16 @@ Keras is used plainly: a Sequential model, ``compile`` and ``fit`` on one
 in-memory normalised array. Augmentation is a stack of Keras preprocessing
 layers at the front of the model, active in training only, drawing a
 different random transform for each image.
+
+``--strategy mirrored|multiworker`` builds and compiles the model inside a
+tf.distribute strategy's scope; ``fit`` then splits each batch (``--batch-size``
+stays the global batch) over the replicas and its metrics are already the
+global ones. With several workers, only the chief prints and writes.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
 import time
@@ -23,8 +30,17 @@ from common.architectures import (BatchNorm, Conv, Dense, Dropout, Flatten, MaxP
 from common.errors import UserError  # noqa: E402
 
 
+CPU_REPLICAS = 2  # --strategy mirrored without a GPU: the CPU split into this many logical devices
+STRATEGY_CLASSES = {"mirrored": "MirroredStrategy", "multiworker": "MultiWorkerMirroredStrategy"}
+STRATEGY = None   # the tf.distribute strategy of --strategy mirrored|multiworker; None: Keras' default
+DISTRIBUTED = None  # what the record says about it
+
+
 def setup(args) -> str:
     """Keras runs where TensorFlow sees a device; say which, and refuse what it cannot see."""
+    strategy = getattr(args, "strategy", "default")
+    if strategy == "multiworker":
+        check_tf_config(os.environ.get("TF_CONFIG"))  # before anything starts: a bad one fails in one line
     gpus = tf.config.list_physical_devices("GPU")
     if args.device == "cpu" and gpus:
         tf.config.set_visible_devices([], "GPU")
@@ -32,12 +48,146 @@ def setup(args) -> str:
         raise UserError("--device cuda: TensorFlow sees no CUDA GPU (install tensorflow[and-cuda]; see README)")
     elif args.device == "mps" and not (gpus and sys.platform == "darwin"):
         raise UserError("--device mps: TensorFlow sees no Apple GPU (install tensorflow-metal; see README)")
+    on_gpu = bool(args.device != "cpu" and gpus)
+    if strategy != "default":
+        # Before any other TensorFlow work: devices are fixed once TensorFlow initialises them.
+        make_strategy(strategy, on_gpu, args.batch_size)
     keras.utils.set_random_seed(args.seed)
     if getattr(args, "deterministic", False):
         tf.config.experimental.enable_op_determinism()
-    if args.device != "cpu" and gpus:
-        return f"GPU ({', '.join(g.name for g in gpus)}), as TensorFlow sees it"
-    return f"CPU ({os.cpu_count()} cores; TensorFlow sees {'no GPU' if not gpus else 'a GPU, hidden by --device cpu'})"
+    if on_gpu:
+        device = f"GPU ({', '.join(g.name for g in gpus)}), as TensorFlow sees it"
+    else:
+        device = f"CPU ({os.cpu_count()} cores; TensorFlow sees {'no GPU' if not gpus else 'a GPU, hidden by --device cpu'})"
+    if DISTRIBUTED:
+        device += f"; {DISTRIBUTED['class']}, {DISTRIBUTED['replicas']} replicas"
+    return device
+
+
+# --- several devices and machines (tf.distribute) --------------------------
+
+def check_tf_config(text) -> dict:
+    """TF_CONFIG as MultiWorkerMirroredStrategy reads it, or one line saying what is wrong."""
+    example = ('e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+               '"task": {"type": "worker", "index": 0}}\' (see README)')
+    if not text:
+        raise UserError(f"--strategy multiworker needs TF_CONFIG, the cluster and this worker's place in it: {example}")
+    try:
+        config = json.loads(text)
+        cluster, task = config["cluster"], config["task"]
+        members = cluster[task["type"]]
+        index = int(task["index"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"TF_CONFIG does not describe a cluster and a task ({type(exc).__name__}: {exc}): "
+                        f"{example}") from None
+    if not 0 <= index < len(members):
+        raise UserError(f"TF_CONFIG: task {task['type']} {index} is not in the cluster's "
+                        f"{len(members)} {task['type']}(s)")
+    return config
+
+
+def is_chief(task_type, task_id, cluster: dict) -> bool:
+    """The worker that writes (Keras' rule): the chief, else worker 0 of a cluster without one."""
+    return task_type in (None, "chief") or (task_type == "worker" and task_id == 0 and "chief" not in cluster)
+
+
+def make_strategy(name: str, on_gpu: bool, batch_size: int) -> None:
+    global STRATEGY, DISTRIBUTED
+    if name == "mirrored":
+        if on_gpu:
+            STRATEGY = tf.distribute.MirroredStrategy()  # every visible GPU
+        else:
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            try:
+                tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * CPU_REPLICAS)
+            except RuntimeError:  # TensorFlow already initialised its devices in this process
+                if len(tf.config.list_logical_devices("CPU")) < CPU_REPLICAS:
+                    raise UserError("--strategy mirrored: TensorFlow's devices were set up before the CPU could be "
+                                    "split into logical devices (run the script in a fresh process)") from None
+            STRATEGY = tf.distribute.MirroredStrategy(
+                devices=[d.name for d in tf.config.list_logical_devices("CPU")[:CPU_REPLICAS]])
+    else:
+        STRATEGY = tf.distribute.MultiWorkerMirroredStrategy()
+        mean_logs_over_workers()
+    replicas = STRATEGY.num_replicas_in_sync
+    if batch_size < replicas:
+        raise UserError(f"--batch-size {batch_size} is the global batch, split over {replicas} replicas: "
+                        f"give at least {replicas}")
+    DISTRIBUTED = {"strategy": name, "class": STRATEGY_CLASSES[name], "replicas": replicas,
+                   "worker_devices": [str(d) for d in STRATEGY.extended.worker_devices],
+                   "global_batch_size": batch_size, "per_replica_batch_size": -(-batch_size // replicas),
+                   "batches": "--batch-size is the global batch: fit splits each batch over the replicas"}
+    if name == "multiworker":
+        resolver = STRATEGY.cluster_resolver
+        cluster = resolver.cluster_spec().as_dict()
+        DISTRIBUTED["workers"] = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
+        if not is_main():  # one voice: the chief prints the progress (errors still reach stderr)
+            sys.stdout = open(os.devnull, "w")
+
+
+def is_main() -> bool:
+    """Whether this process writes the outputs: always, but for the non-chief workers of --strategy multiworker."""
+    if not isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    resolver = STRATEGY.cluster_resolver
+    return is_chief(resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict())
+
+
+def barrier() -> None:
+    """Nothing to wait for: the workers' last collective is predict, and the chief writes alone."""
+
+
+def finish() -> None:
+    pass
+
+
+def distribution():
+    return DISTRIBUTED
+
+
+def scope():
+    """The strategy's scope (variables made in it are mirrored), or nothing at all by default."""
+    return STRATEGY.scope() if STRATEGY is not None else contextlib.nullcontext()
+
+
+# Two gaps of Keras 3's tf.distribute support, bridged only when a strategy is used (and only if this
+# Keras still has the private functions involved; a Keras without them goes its own way).
+
+def build_from_local_batch(model, x, y) -> None:
+    """fit and evaluate first *reduce* a distributed batch over the replicas, only to read its shapes
+    (``_maybe_symbolic_build``): that fails when a batch splits unevenly (99 images over 2 replicas) and
+    always under MultiWorkerMirroredStrategy (keras-team/keras#20585). Any batch has those shapes:
+    build from this process's first image instead."""
+    if not (hasattr(model, "_maybe_symbolic_build") and hasattr(model, "_symbolic_build")):
+        return
+    sample = (x[:1], y[:1], None)
+
+    def symbolic_build(iterator=None, data_batch=None):
+        with STRATEGY.scope():
+            model._symbolic_build(data_batch=sample)
+
+    model._maybe_symbolic_build = symbolic_build
+
+
+def mean_logs_over_workers() -> None:
+    """Under MultiWorkerMirroredStrategy Keras 3 averages each step's logs over the replicas with
+    ``reduce("MEAN", value, axis=0)``, which fails on the scalar logs (keras-team/keras#20585):
+    average them with axis=None, as for one worker."""
+    try:
+        from keras.src.backend.tensorflow import trainer
+    except ImportError:
+        return
+    original = getattr(trainer, "reduce_per_replica", None)
+    if original is None or getattr(original, "bridged", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return tf.nest.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.bridged = True
+    trainer.reduce_per_replica = reduce_per_replica
 
 
 def versions() -> dict:
@@ -87,13 +237,14 @@ def from_layers(layers) -> list:
 
 
 def build(model_def, input_shape, n_classes, args) -> keras.Model:
-    if model_def.build is not None:
-        model = model_def.build(input_shape, n_classes, args)
-    else:
-        augment = augmentation_layers(model_def.augment) if model_def.augment else []
-        model = keras.Sequential([keras.Input(input_shape), *augment, *from_layers(model_def.layers)])
-    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    with scope():  # under a strategy: the weights and the optimiser's state mirrored on every replica
+        if model_def.build is not None:
+            model = model_def.build(input_shape, n_classes, args)
+        else:
+            augment = augmentation_layers(model_def.augment) if model_def.augment else []
+            model = keras.Sequential([keras.Input(input_shape), *augment, *from_layers(model_def.layers)])
+        model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
     return model
 
 
@@ -133,7 +284,8 @@ def load_state(model, folder) -> None:
     model.load_weights(folder / "model.weights.h5")
     optimizer = model.optimizer
     if not optimizer.built:
-        optimizer.build(model.trainable_variables)
+        with scope():
+            optimizer.build(model.trainable_variables)
     with np.load(folder / "optimizer.npz") as saved:
         values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     if len(values) != len(optimizer.variables):
@@ -147,10 +299,25 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
     validation = (normalise(split.x_val), split.y_val)
     keys = ("loss", "accuracy", "val_loss", "val_accuracy")
     history = {key: [] for key in (*keys, "seconds")}
-    resumed = checkpoint.load(lambda folder: load_state(model, folder)) if checkpoint else None
+    if isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy) and checkpoint:
+        # Every worker reads the checkpoint (with several machines, --out must be one shared folder);
+        # loading it is a collective operation, so the workers first agree on where they start.
+        found = []
+        resumed = checkpoint.load(found.append)
+        check_same_start(resumed[0] if resumed else 0)
+        if resumed:
+            try:
+                load_state(model, found[0])
+            except Exception as exc:  # as Checkpoint.load says it
+                raise UserError(f"checkpoint {found[0]} does not load ({type(exc).__name__}: {exc}); "
+                                f"delete it or run without --resume") from None
+    else:
+        resumed = checkpoint.load(lambda folder: load_state(model, folder)) if checkpoint else None
     if resumed:
         done, history, _ = resumed
     resumed_seconds = sum(history["seconds"])
+    if STRATEGY is not None:
+        build_from_local_batch(model, x, y)
     line = EpochLine(epochs)
     for epoch in range(len(history["loss"]), epochs):
         # Shuffled here, from (seed, epoch), rather than by fit: a resumed run sees the same batches.
@@ -163,9 +330,22 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
         history["seconds"].append(line.seconds[-1])
         if not np.isfinite(history["loss"][-1]):
             break  # the flow reports the divergence and writes nothing
-        if checkpoint:
+        if checkpoint and is_main():  # the chief saves; the other workers read it on --resume
             checkpoint.save(epoch + 1, history, lambda folder: save_state(model, folder))
     return {**history, "resumed_seconds": resumed_seconds}
+
+
+def check_same_start(epoch: int) -> None:
+    """Refuse, on every worker, a resume that some workers would start from another epoch."""
+    if not isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    # Summed over the replicas, (1, e, e^2) give n, sum(e), sum(e^2): all equal exactly when n sum(e^2) = sum(e)^2.
+    values = tf.constant([1.0, epoch, epoch * epoch], tf.float64)
+    n, total, squares = STRATEGY.reduce("SUM", STRATEGY.run(tf.function(lambda: tf.identity(values))),
+                                        axis=None).numpy().tolist()
+    if abs(n * squares - total * total) > 0.5:
+        raise UserError("the workers found different checkpoints under --out: with several machines --out must "
+                        "be a shared folder, or hold a copy of the chief's checkpoints/ on every machine")
 
 
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:

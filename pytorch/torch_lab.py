@@ -3,15 +3,25 @@
 Data lives on the device as one normalised float tensor; each batch is a
 slice of it (no DataLoader, no per-sample Python). See common/experiment.py
 for the flow that calls these functions.
+
+Under torchrun (``torchrun --nproc_per_node N pytorch/ex1_mnist.py ...``) the
+same code trains with DistributedDataParallel: every process holds the data,
+draws the same seeded permutation each epoch and takes its share of each
+batch; ``--batch-size`` stays the *global* batch, so one optimiser step sees
+the same images as in a single-process run. Metrics are summed over the
+processes, so every process has the global numbers; only rank 0 prints and
+writes (see common/experiment.py).
 """
 from __future__ import annotations
 
 import os
+import sys
 import time
 from importlib import metadata
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from augment import augment_batch
@@ -20,6 +30,9 @@ from common.architectures import (BatchNorm, Conv, Dense, Dropout, Flatten, MaxP
 from common.errors import UserError
 
 DEVICE = torch.device("cpu")
+# Under torchrun: this process's rank, the number of processes, and what setup() records about them.
+RANK, WORLD = 0, 1
+DISTRIBUTED = None  # None without torchrun, else {"launcher": "torchrun", "backend": ..., "world_size": ...}
 
 
 def choose_device(requested: str) -> torch.device:
@@ -45,9 +58,69 @@ def speedups(device_type: str, requested: bool = True, bf16_supported: bool = Fa
     return (torch.bfloat16 if bf16_supported else torch.float16), True
 
 
+def launched_by_torchrun(env=None) -> bool:
+    """torchrun (torch.distributed.run) gives every process its RANK, WORLD_SIZE and LOCAL_RANK."""
+    env = os.environ if env is None else env
+    return all(key in env for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
+
+
+def init_distributed(device: torch.device, batch_size: int) -> torch.device:
+    """Join torchrun's process group: NCCL on CUDA (one GPU per process: cuda:LOCAL_RANK), gloo on the CPU."""
+    global RANK, WORLD, DISTRIBUTED
+    world, local_rank = int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
+    if not dist.is_available():
+        raise UserError("torchrun: this torch build has no torch.distributed")
+    if device.type == "mps":
+        raise UserError("torchrun: torch.distributed does not run on Apple MPS; add --device cpu")
+    if batch_size < world:
+        raise UserError(f"--batch-size {batch_size} is the global batch, shared by the {world} processes: "
+                        f"give at least {world}")
+    if device.type == "cuda":
+        if local_rank >= torch.cuda.device_count():
+            raise UserError(f"torchrun started process {local_rank} on this machine, which has "
+                            f"{torch.cuda.device_count()} CUDA GPU(s): give --nproc_per_node "
+                            f"{torch.cuda.device_count()} or fewer")
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        dist.init_process_group("nccl", device_id=device)
+    else:
+        dist.init_process_group("gloo")
+    RANK, WORLD = dist.get_rank(), dist.get_world_size()
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", WORLD))
+    DISTRIBUTED = {"launcher": "torchrun", "backend": dist.get_backend(), "world_size": WORLD,
+                   "nodes": max(1, WORLD // max(1, local_world)), "processes_per_node": local_world,
+                   "global_batch_size": batch_size, "per_process_batch_size": -(-batch_size // WORLD),
+                   "batches": "--batch-size is the global batch: each optimiser step averages the gradients "
+                              "of the processes' shares of one batch"}
+    if RANK != 0:  # one voice: rank 0 prints the progress (errors still reach stderr)
+        sys.stdout = open(os.devnull, "w")
+    return device
+
+
+def is_main() -> bool:
+    """Whether this process writes the outputs (always, without torchrun)."""
+    return RANK == 0
+
+
+def barrier() -> None:
+    if DISTRIBUTED:
+        dist.barrier()
+
+
+def finish() -> None:
+    if DISTRIBUTED and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def distribution():
+    return DISTRIBUTED
+
+
 def setup(args) -> str:
     global DEVICE
     DEVICE = choose_device(args.device)
+    if launched_by_torchrun() and not DISTRIBUTED:
+        DEVICE = init_distributed(DEVICE, args.batch_size)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     if getattr(args, "deterministic", False):
@@ -56,9 +129,13 @@ def setup(args) -> str:
         torch.backends.cudnn.benchmark = False
     if DEVICE.type == "cuda":
         amp, _ = speedups("cuda", getattr(args, "mixed_precision", True), torch.cuda.is_bf16_supported())
-        return f"cuda ({torch.cuda.get_device_name(DEVICE)}; " + \
+        device = f"cuda ({torch.cuda.get_device_name(DEVICE)}; " + \
             (f"{str(amp).removeprefix('torch.')} autocast, channels_last)" if amp else "fp32)")
-    return f"{DEVICE.type} ({torch.get_num_threads()} threads)" if DEVICE.type == "cpu" else DEVICE.type
+    else:
+        device = f"{DEVICE.type} ({torch.get_num_threads()} threads)" if DEVICE.type == "cpu" else DEVICE.type
+    if DISTRIBUTED:
+        device += f" x {WORLD} processes (torchrun, {DISTRIBUTED['backend']})"
+    return device
 
 
 def versions() -> dict:
@@ -115,7 +192,8 @@ def to_device(images: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model, x, y, batch_size) -> tuple:
+def evaluate_sums(model, x, y, batch_size) -> tuple:
+    """(summed loss, number correct, number of images) of one process's images."""
     model.eval()
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     loss, correct = 0.0, 0
@@ -123,12 +201,38 @@ def evaluate(model, x, y, batch_size) -> tuple:
         out = model(x[i:i + batch_size])
         loss += loss_fn(out, y[i:i + batch_size]).item()
         correct += (out.argmax(1) == y[i:i + batch_size]).sum().item()
-    return loss / len(x), correct / len(x)
+    return loss, correct, len(x)
+
+
+def evaluate(model, x, y, batch_size) -> tuple:
+    """(mean loss, accuracy); under torchrun x is this process's share, and the result the global one."""
+    loss, correct, n = summed(*evaluate_sums(model, x, y, batch_size))
+    return loss / n, correct / n
+
+
+def summed(*values) -> tuple:
+    """The values added up over the processes (as they are without torchrun), as Python numbers."""
+    if not DISTRIBUTED:
+        return values
+    total = torch.tensor([float(v) for v in values], dtype=torch.float64, device=DEVICE)
+    dist.all_reduce(total)
+    return tuple(total.tolist())
+
+
+def sync_buffers(model) -> None:
+    """BatchNorm statistics as rank 0 has them, everywhere (DDP syncs them only at the next forward)."""
+    if DISTRIBUTED:
+        for buffer in model.buffers():
+            dist.broadcast(buffer, 0)
 
 
 def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
+    if len(split.x_train) < WORLD:
+        raise UserError(f"{len(split.x_train)} training image(s) cannot be shared by {WORLD} processes: "
+                        f"raise --limit")
     x, y = to_device(split.x_train), torch.from_numpy(split.y_train).to(DEVICE)
-    x_val, y_val = to_device(split.x_val), torch.from_numpy(split.y_val).to(DEVICE)
+    # Under torchrun each process validates on every WORLD-th image (RANK::WORLD is all of them without).
+    x_val, y_val = to_device(split.x_val[RANK::WORLD]), torch.from_numpy(split.y_val[RANK::WORLD]).to(DEVICE)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     amp, channels_last = speedups(DEVICE.type, getattr(args, "mixed_precision", True),
@@ -137,72 +241,145 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)  # fp16 needs loss scaling, bf16 not
-    shuffle = torch.Generator().manual_seed(args.seed)
-    augment_rng = torch.Generator(device=DEVICE).manual_seed(args.seed + 1)
+    shuffle = torch.Generator().manual_seed(args.seed)  # the same permutation in every process
+    augment_rng = torch.Generator(device=DEVICE).manual_seed(args.seed + 1 + RANK)  # its own transforms
+    if RANK:
+        torch.manual_seed(args.seed + RANK)  # its own dropout masks (the weights are built, and rank 0's)
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []}
     first_epoch = 1
 
-    def state() -> dict:  # everything the next epoch depends on
-        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "shuffle": shuffle.get_state(),
-                "augment": augment_rng.get_state(), "torch": torch.get_rng_state(),
+    def generators() -> dict:
+        return {"augment": augment_rng.get_state(), "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if DEVICE.type == "cuda" else []}
 
+    def state(ranks=None) -> dict:  # everything the next epoch depends on
+        saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "shuffle": shuffle.get_state(),
+                 **generators()}
+        if ranks is not None:  # under torchrun: every process's own generators, rank 0's above
+            saved["ranks"] = ranks
+        return saved
+
+    # Every process reads the checkpoint (under torchrun --out must be the same folder for all of them).
     resumed = checkpoint.load(lambda folder: torch.load(folder / "state.pt", map_location="cpu", weights_only=True)) \
         if checkpoint else None
+    if DISTRIBUTED:
+        check_same_start(resumed[0] if resumed else 0)
     if resumed:
         done, history, saved = resumed
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         shuffle.set_state(saved["shuffle"])
-        augment_rng.set_state(saved["augment"])
-        torch.set_rng_state(saved["torch"])
-        if saved["cuda"]:
-            torch.cuda.set_rng_state_all(saved["cuda"])
+        own = saved.get("ranks", [])
+        own = own[RANK] if len(own) == WORLD else saved  # else: another number of processes made it
+        augment_rng.set_state(own["augment"])
+        torch.set_rng_state(own["torch"])
+        if own["cuda"]:
+            torch.cuda.set_rng_state_all(own["cuda"])
         first_epoch = done + 1
     resumed_seconds = sum(history["seconds"])
+    net = model
+    if DISTRIBUTED:  # wraps the model: averages the gradients over the processes in backward()
+        from torch.nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(model, device_ids=[DEVICE.index] if DEVICE.type == "cuda" else None)
+        loss_sum = nn.CrossEntropyLoss(reduction="sum")
 
     n, bs = len(x), args.batch_size
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
-        model.train()
+        net.train()
         order = torch.randperm(n, generator=shuffle).to(DEVICE)
         total_loss = torch.zeros((), device=DEVICE)
         correct = torch.zeros((), device=DEVICE, dtype=torch.long)
+        seen = 0
         for i in range(0, n, bs):
             idx = order[i:i + bs]
+            batch = len(idx)  # the global batch
+            if DISTRIBUTED:
+                if batch < WORLD:
+                    break  # a last batch too small to give every process an image is left out
+                idx = idx[RANK::WORLD]  # this process's share of the batch
             xb, yb = x[idx], y[idx]
             if model_def.augment is not None:
                 xb = augment_batch(xb, model_def.augment, augment_rng)
             with torch.autocast(DEVICE.type, dtype=amp, enabled=amp is not None):
-                out = model(xb)
-                loss = loss_fn(out, yb)
+                out = net(xb)
+                if not DISTRIBUTED:
+                    loss = loss_fn(out, yb)
+                else:  # DDP averages over the WORLD processes: this makes it the mean over the global batch
+                    loss = loss_sum(out, yb) * (WORLD / batch)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
             # Accumulate on the device: no host sync per batch on a GPU.
-            total_loss += loss.detach() * len(idx)
+            total_loss += loss.detach() * (len(idx) if not DISTRIBUTED else batch / WORLD)
             correct += (out.argmax(1) == yb).sum()
+            seen += len(idx)
+        if not DISTRIBUTED:
+            train_loss, train_acc = total_loss.item() / n, correct.item() / n
+        else:
+            total, right, count = summed(total_loss.item(), correct.item(), seen)
+            train_loss, train_acc = total / count, right / count
+            sync_buffers(model)
         val_loss, val_acc = evaluate(model, x_val, y_val, max(bs, 512))
         seconds = time.perf_counter() - start
-        for key, value in zip(history, (total_loss.item() / n, correct.item() / n, val_loss, val_acc, seconds)):
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc, seconds)):
             history[key].append(value)
         print(f"epoch {epoch:>3}/{epochs}  loss {history['loss'][-1]:.4f}  acc {history['accuracy'][-1]:.4f}"
               f"  | val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  | {seconds:.1f} s", flush=True)
         if not np.isfinite(history["loss"][-1]):
             break  # the flow reports the divergence and writes nothing
         if checkpoint:
-            checkpoint.save(epoch, history, lambda folder: torch.save(state(), folder / "state.pt"))
+            ranks = gathered(generators()) if DISTRIBUTED else None
+            if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
+                checkpoint.save(epoch, history, lambda folder: torch.save(state(ranks), folder / "state.pt"))
     return {**history, "resumed_seconds": resumed_seconds}
+
+
+def gathered(obj) -> list:
+    """Every process's ``obj``, in rank order, in every process."""
+    out = [None] * WORLD
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def check_same_start(epoch: int) -> None:
+    """Refuse, in every process, a resume that some processes would start from another epoch."""
+    epochs = gathered(epoch)
+    if len(set(epochs)) > 1:
+        raise UserError(f"the torchrun processes found different checkpoints under --out (last epochs "
+                        f"{', '.join(map(str, epochs))} by rank): on several machines --out must be a shared "
+                        f"folder, or hold a copy of rank 0's checkpoints/ on every machine")
 
 
 @torch.no_grad()
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """Class probabilities: softmax of the model's outputs (what the loss treats as its distribution)."""
+    """Class probabilities: softmax of the model's outputs (what the loss treats as its distribution).
+
+    Under torchrun every process predicts every WORLD-th image and all of them get the whole result.
+    """
     model.eval()
+    if DISTRIBUTED:
+        return predict_shared(model, images, batch_size)
     x = to_device(images)
     chunks = [torch.softmax(model(x[i:i + max(batch_size, 512)]), 1) for i in range(0, len(x), max(batch_size, 512))]
     return torch.cat(chunks).float().cpu().numpy()
+
+
+@torch.no_grad()
+def predict_shared(model, images: np.ndarray, batch_size: int) -> np.ndarray:
+    n, step = len(images), max(batch_size, 512)
+    share = -(-n // WORLD)
+    mine = np.arange(RANK, n, WORLD)
+    # Padded with image 0 to the same length everywhere (all_gather's rule); the padding is dropped below.
+    x = to_device(images[np.concatenate([mine, np.zeros(share - len(mine), dtype=mine.dtype)])])
+    local = torch.cat([torch.softmax(model(x[i:i + step]), 1) for i in range(0, share, step)]).float()
+    parts = [torch.empty_like(local) for _ in range(WORLD)]
+    dist.all_gather(parts, local.contiguous())
+    probs = np.empty((n, local.shape[1]), dtype=np.float32)
+    for rank, part in enumerate(parts):
+        probs[rank::WORLD] = part[:len(range(rank, n, WORLD))].cpu().numpy()
+    return probs
 
 
 # --- figures --------------------------------------------------------------
