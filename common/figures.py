@@ -5,6 +5,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
@@ -28,8 +29,7 @@ def plot_history(history: dict, metric: str, title: str, path, val_label: str = 
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend()
-    if len(epochs) < 15:
-        ax.set_xticks(epochs)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     _save(fig, path)
 
 
