@@ -12,7 +12,7 @@ classifier, which its ~92% on MNIST confirms).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 

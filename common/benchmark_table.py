@@ -371,5 +371,48 @@ def main(argv=None) -> int:
         return 2
 
 
+# --- after training: evaluation and every figure (the same for both frameworks) -------
+
+def evaluation_figures(backend, build, args, registry, mnist, device, model=None, predict_note="") -> dict:
+    """Predict the 10,000 test images with ex1/model1, then write its record and figures into a temporary folder.
+
+    ``backend`` is torch_lab or keras_lab; ``build(entry, args)`` builds a model when none is given.
+    """
+    import tempfile
+    import time
+
+    from common import experiment  # matplotlib: imported here, as at the start of a real run
+    from common.cli import build_parser as exercise_parser
+
+    entry = next(e for e in registry if e.id == "ex1/model1")
+    split = experiment.make_split(mnist, None, 0.1)
+    if model is None:
+        model = build(entry, args)
+    epochs = entry.model.epochs or entry.exercise.epochs
+    # Placeholder curves of a full run's length: the figures' cost, not their values, is measured.
+    history = {"loss": [0.5 / (e + 1) for e in range(epochs)], "accuracy": [1 - 0.1 / (e + 1) for e in range(epochs)],
+               "val_loss": [0.6 / (e + 1) for e in range(epochs)],
+               "val_accuracy": [1 - 0.12 / (e + 1) for e in range(epochs)], "seconds": [1.0] * epochs}
+    run_args = exercise_parser(entry.exercise).parse_args([])  # a default run of the exercise script
+    run_args.seed, run_args.batch_size = args.seed, args.batch_size
+    t0 = time.perf_counter()
+    probs = backend.predict(model, split.x_test, args.batch_size)
+    t1 = time.perf_counter()
+    record = experiment.make_record(entry.exercise, run_args, device, backend.versions(), split, entry.name,
+                                    entry.model, epochs, backend.trainable_params(model), 0.0, history, probs)
+    t2 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        experiment.write_outputs(record, split, out)
+        t3 = time.perf_counter()
+    result = {"model": entry.id, "n_test": len(split.x_test), "seconds": round(t3 - t0, 3),
+              "predict_s": round(t1 - t0, 3), "record_s": round(t2 - t1, 3), "figures_s": round(t3 - t2, 3),
+              "what": f"{backend.__name__}.predict{predict_note}, common.experiment.make_record and write_outputs "
+                      f"(loss and accuracy curves, confusion matrix, ten worst images, record) into a temporary folder"}
+    print(f"evaluation + figures, {entry.id}, {len(split.x_test):,} test images: {result['seconds']:.2f} s "
+          f"(predict {result['predict_s']:.2f}, record {result['record_s']:.2f}, figures {result['figures_s']:.2f})",
+          flush=True)
+    return result
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -46,11 +46,10 @@ import argparse  # noqa: E402
 import datetime  # noqa: E402
 import gc  # noqa: E402
 import math  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from common.benchmark_table import (CONV_HEAVY_MACS, build_parser, check_args, format_list, load_average,  # noqa: E402
-                                    load_registry, machine, render, select)
+from common.benchmark_table import (CONV_HEAVY_MACS, build_parser, check_args, evaluation_figures,  # noqa: E402
+                                    format_list, load_average, load_registry, machine, render, select)
 from common.errors import UserError  # noqa: E402
 
 FRAMEWORK = "keras"
@@ -153,8 +152,8 @@ def run(args, registry, entries) -> None:
         "models": results,
     }
     if args.eval_figures:
-        record["evaluation_figures"] = evaluation_figures(args, registry, data["mnist"], device,
-                                                          trained.get("ex1/model1"))
+        record["evaluation_figures"] = evaluation_figures(keras_lab, build, args, registry, data["mnist"], device,
+                                                         trained.get("ex1/model1"), " (tracing included)")
     record["load_average_end"] = load_average()
 
     from common.atomic import write_json
@@ -304,42 +303,6 @@ def print_row(r: dict) -> None:
           f"{r['gflops']:6.1f} GFLOP/s = {r['fraction_of_peak']:6.1%} of the best peak so far "
           f"(matmul just before: {r['peak_gflops_before']:.1f})  "
           f"input {r['input_share']:6.1%}{aug}", flush=True)
-
-
-# --- after training: evaluation and every figure -----------------------------------
-
-def evaluation_figures(args, registry, mnist, device, model=None) -> dict:
-    """Predict the 10,000 test images with model1, then write its record and figures into a temporary folder."""
-    from common import experiment  # imported (with matplotlib) at the start of run(), as a real run does
-
-    entry = next(e for e in registry if e.id == "ex1/model1")
-    split = experiment.make_split(mnist, None, 0.1)
-    if model is None:
-        model = build(entry, args)
-    epochs = entry.model.epochs or entry.exercise.epochs
-    # Placeholder curves of a full run's length: the figures' cost, not their values, is measured.
-    history = {"loss": [0.5 / (e + 1) for e in range(epochs)], "accuracy": [1 - 0.1 / (e + 1) for e in range(epochs)],
-               "val_loss": [0.6 / (e + 1) for e in range(epochs)],
-               "val_accuracy": [1 - 0.12 / (e + 1) for e in range(epochs)], "seconds": [1.0] * epochs}
-    from common.cli import build_parser as exercise_parser
-    run_args = exercise_parser(entry.exercise).parse_args([])  # a default run of the exercise script
-    run_args.seed, run_args.batch_size = args.seed, args.batch_size
-    t0 = now()
-    probs = keras_lab.predict(model, split.x_test, args.batch_size)
-    t1 = now()
-    record = experiment.make_record(entry.exercise, run_args, device, keras_lab.versions(), split, entry.name,
-                                    entry.model, epochs, keras_lab.trainable_params(model), 0.0, history, probs)
-    t2 = now()
-    with tempfile.TemporaryDirectory() as out:
-        experiment.write_outputs(record, split, out)
-        t3 = now()
-    result = {"model": entry.id, "n_test": len(split.x_test), "seconds": round(t3 - t0, 3),
-              "predict_s": round(t1 - t0, 3), "record_s": round(t2 - t1, 3), "figures_s": round(t3 - t2, 3),
-              "what": "keras_lab.predict (tracing included), common.experiment.make_record and write_outputs "
-                      "(loss and accuracy curves, confusion matrix, ten worst images, record) into a temporary folder"}
-    print(f"evaluation + figures, {entry.id}, {len(split.x_test):,} test images: {result['seconds']:.2f} s "
-          f"(predict {result['predict_s']:.2f}, record {result['record_s']:.2f}, figures {result['figures_s']:.2f})", flush=True)
-    return result
 
 
 if __name__ == "__main__":

@@ -44,11 +44,10 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never sha
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import gc  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from common.benchmark_table import (CONV_HEAVY_MACS, build_parser, check_args, format_list, load_average,  # noqa: E402
-                                    load_registry, machine, render, select)
+from common.benchmark_table import (CONV_HEAVY_MACS, build_parser, check_args, evaluation_figures,  # noqa: E402
+                                    format_list, load_average, load_registry, machine, render, select)
 from common.errors import UserError  # noqa: E402
 
 FRAMEWORK = "pytorch"
@@ -156,7 +155,8 @@ def run(args, registry, entries) -> None:
     if args.compare_dataloader:
         record["dataloader_comparison"], trained_model1 = compare_dataloader(args, registry, data["mnist"])
     if args.eval_figures:
-        record["evaluation_figures"] = evaluation_figures(args, registry, data["mnist"], device, trained_model1)
+        record["evaluation_figures"] = evaluation_figures(torch_lab, build, args, registry, data["mnist"], device,
+                                                         trained_model1)
     record["load_average_end"] = load_average()
 
     from common.atomic import write_json
@@ -398,42 +398,6 @@ def compare_dataloader(args, registry, mnist) -> tuple:
     print(f"\nex1/model1, one epoch ({n:,} images): per-sample DataLoader {result['per_sample']['epoch_s']:.1f} s, "
           f"in-memory {result['in_memory']['epoch_s']:.1f} s -> {result['speedup']:.2f}x ({how})", flush=True)
     return result, models["in_memory"]
-
-
-# --- after training: evaluation and every figure -----------------------------------
-
-def evaluation_figures(args, registry, mnist, device, model=None) -> dict:
-    """Predict the 10,000 test images with model1, then write its record and figures into a temporary folder."""
-    from common import experiment  # imported (with matplotlib) at the start of run(), as a real run does
-
-    entry = next(e for e in registry if e.id == "ex1/model1")
-    split = experiment.make_split(mnist, None, 0.1)
-    if model is None:
-        model = build(entry, args)
-    epochs = entry.model.epochs or entry.exercise.epochs
-    # Placeholder curves of a full run's length: the figures' cost, not their values, is measured.
-    history = {"loss": [0.5 / (e + 1) for e in range(epochs)], "accuracy": [1 - 0.1 / (e + 1) for e in range(epochs)],
-               "val_loss": [0.6 / (e + 1) for e in range(epochs)],
-               "val_accuracy": [1 - 0.12 / (e + 1) for e in range(epochs)], "seconds": [1.0] * epochs}
-    from common.cli import build_parser as exercise_parser
-    run_args = exercise_parser(entry.exercise).parse_args([])  # a default run of the exercise script
-    run_args.seed, run_args.batch_size = args.seed, args.batch_size
-    t0 = now()
-    probs = torch_lab.predict(model, split.x_test, args.batch_size)
-    t1 = now()
-    record = experiment.make_record(entry.exercise, run_args, device, torch_lab.versions(), split, entry.name,
-                                    entry.model, epochs, torch_lab.trainable_params(model), 0.0, history, probs)
-    t2 = now()
-    with tempfile.TemporaryDirectory() as out:
-        experiment.write_outputs(record, split, out)
-        t3 = now()
-    result = {"model": entry.id, "n_test": len(split.x_test), "seconds": round(t3 - t0, 3),
-              "predict_s": round(t1 - t0, 3), "record_s": round(t2 - t1, 3), "figures_s": round(t3 - t2, 3),
-              "what": "torch_lab.predict, common.experiment.make_record and write_outputs (loss and accuracy "
-                      "curves, confusion matrix, ten worst images, record) into a temporary folder"}
-    print(f"evaluation + figures, {entry.id}, {len(split.x_test):,} test images: {result['seconds']:.2f} s "
-          f"(predict {result['predict_s']:.2f}, record {result['record_s']:.2f}, figures {result['figures_s']:.2f})", flush=True)
-    return result
 
 
 if __name__ == "__main__":

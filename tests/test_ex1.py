@@ -1,6 +1,5 @@
 """Exercise 1 end to end on tiny data: every file written, with sane content."""
 import csv
-import json
 
 import numpy as np
 import pytest

@@ -61,7 +61,7 @@ def test_killed_run_resumes_to_the_same_history_as_an_uninterrupted_run(framewor
 
     result = run_script(script, *RUN, "--epochs", EPOCHS, "--out", killed, "--resume", data_dir=tiny_data)
     assert result.returncode == 0, result.stderr
-    assert f"resuming from the checkpoint after epoch" in result.stdout
+    assert "resuming from the checkpoint after epoch" in result.stdout
     a, b = read_record(whole, "ex1", framework, "model1"), read_record(killed, "ex1", framework, "model1")
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert np.allclose(a["history"][key], b["history"][key], rtol=1e-4, atol=1e-6), key
