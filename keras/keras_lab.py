@@ -156,7 +156,7 @@ def scope():
 def build_from_local_batch(model, x, y) -> None:
     """fit and evaluate first *reduce* a distributed batch over the replicas, only to read its shapes
     (``_maybe_symbolic_build``): that fails when a batch splits unevenly (99 images over 2 replicas) and
-    always under MultiWorkerMirroredStrategy (keras-team/keras#20585). Any batch has those shapes:
+    always under MultiWorkerMirroredStrategy. Any batch has those shapes:
     build from this process's first image instead."""
     if not (hasattr(model, "_maybe_symbolic_build") and hasattr(model, "_symbolic_build")):
         return
@@ -171,7 +171,7 @@ def build_from_local_batch(model, x, y) -> None:
 
 def mean_logs_over_workers() -> None:
     """Under MultiWorkerMirroredStrategy Keras 3 averages each step's logs over the replicas with
-    ``reduce("MEAN", value, axis=0)``, which fails on the scalar logs (keras-team/keras#20585):
+    ``reduce("MEAN", value, axis=0)``, which fails on the scalar logs:
     average them with axis=None, as for one worker."""
     try:
         from keras.src.backend.tensorflow import trainer
