@@ -55,10 +55,3 @@ def augment_batch(images: torch.Tensor, aug: Augmentation, generator=None) -> to
     theta = torch.cat([inverse_linear, -(inverse_linear @ forward[:, :, 2:])], 2)
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
-
-
-def is_identity(aug: Augmentation) -> bool:
-    return not (aug.horizontal_flip or aug.shift or aug.rotation or aug.zoom or aug.scale or aug.shear)
-
-
-
