@@ -12,8 +12,6 @@ RandomHorizontalFlip then RandomRotation, nearest-neighbour sampling, black fill
 """
 from __future__ import annotations
 
-
-
 import torch
 import torch.nn.functional as F
 
