@@ -226,6 +226,22 @@ def sync_buffers(model) -> None:
             dist.broadcast(buffer, 0)
 
 
+def optimisation_step(net, optimizer, loss_fn, xb, yb, amp=None, scaler=None) -> tuple:
+    """One forward, backward and Adam step: the training loop's, and the benchmarks' (outputs, loss)."""
+    with torch.autocast(DEVICE.type, dtype=amp, enabled=amp is not None):
+        out = net(xb)
+        loss = loss_fn(out, yb)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    return out, loss
+
+
 def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
     if len(split.x_train) < WORLD:
         raise UserError(f"{len(split.x_train)} training image(s) cannot be shared by {WORLD} processes: "
@@ -301,16 +317,11 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
             xb, yb = x[idx], y[idx]
             if model_def.augment is not None:
                 xb = augment_batch(xb, model_def.augment, augment_rng)
-            with torch.autocast(DEVICE.type, dtype=amp, enabled=amp is not None):
-                out = net(xb)
-                if not DISTRIBUTED:
-                    loss = loss_fn(out, yb)
-                else:  # DDP averages over the WORLD processes: this makes it the mean over the global batch
-                    loss = loss_sum(out, yb) * (WORLD / batch)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            if not DISTRIBUTED:
+                out, loss = optimisation_step(net, optimizer, loss_fn, xb, yb, amp, scaler)
+            else:  # DDP averages over the WORLD processes: this makes it the mean over the global batch
+                out, loss = optimisation_step(net, optimizer, lambda o, t: loss_sum(o, t) * (WORLD / batch),
+                                              xb, yb, amp, scaler)
             # Accumulate on the device: no host sync per batch on a GPU.
             total_loss += loss.detach() * (len(idx) if not DISTRIBUTED else batch / WORLD)
             correct += (out.argmax(1) == yb).sum()
