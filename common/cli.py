@@ -53,8 +53,8 @@ def build_parser(exercise) -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true",
                         help="continue each model from its last completed epoch (checkpoints/ under --out)")
     parser.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
-                        help="PyTorch on CUDA trains with bf16/fp16 autocast and channels_last by default; "
-                             "this turns both off (they are always off on CPU and MPS, and in Keras)")
+                        help="PyTorch trains with channels_last on CPU and CUDA and with bf16/fp16 autocast "
+                             "on CUDA by default; this turns both off (always off on MPS, and in Keras)")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (torch) / op determinism (TensorFlow): "
                              "same seed, same numbers; can be slower")

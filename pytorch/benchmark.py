@@ -9,6 +9,9 @@ Per model, after warm-up, the training step of pytorch/torch_lab.py's loop
 (a batch indexed from the one normalised tensor on the device, augment_batch
 for augmented models, forward, loss, backward, Adam) is timed for --seconds:
 
+The step runs as torch_lab.train runs it: channels_last on CPU and CUDA,
+bf16/fp16 autocast on CUDA (torch_lab.speedups; --no-mixed-precision: neither).
+
 - samples/s, and GFLOP/s = 6 x multiply-adds per image x samples/s (counted
   from the layers by common.architectures.multiply_adds; 2 FLOPs per
   multiply-add, forward plus backward = 3 forward passes);
@@ -65,6 +68,9 @@ def main(argv=None) -> int:
         parser.add_argument("--threads", type=int, default=None, metavar="N",
                             help="torch.set_num_threads(N) (default: torch's, one per core); on a machine shared "
                                  "with other jobs, 1 avoids threads waiting for each other")
+        parser.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
+                            help="time the step without channels_last (CPU, CUDA) and autocast (CUDA), "
+                                 "as the exercises' flag of the same name trains")
         parser.add_argument("--profile", action="store_true",
                             help="after each model, print torch.profiler's top operators over a few steps")
         args = parser.parse_args(argv)
@@ -219,6 +225,10 @@ def measure(entry, x, y, args) -> dict:
     model = build(entry, args)
     macs, mac_source = count_multiply_adds(entry, model)
     peak = matmul_peak(args.peak_size, repeats=3)["gflops"]
+    amp, channels_last, scaler = torch_lab.training_speedups(args)  # as torch_lab.train sets them
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
@@ -244,7 +254,7 @@ def measure(entry, x, y, args) -> dict:
             xb = augment_batch(xb, aug, augment_rng)
             sync()
         t2 = now()
-        out, loss = torch_lab.optimisation_step(model, optimizer, loss_fn, xb, yb)
+        out, loss = torch_lab.optimisation_step(model, optimizer, loss_fn, xb, yb, amp, scaler)
         total_loss += loss.detach() * len(idx)
         correct += (out.argmax(1) == yb).sum()
         sync()
@@ -328,16 +338,19 @@ def compare_dataloader(args, registry, mnist) -> tuple:
     steps_per_epoch = -(-n // bs)
     loss_fn = nn.CrossEntropyLoss()
     models = {}
+    amp, channels_last, scaler = torch_lab.training_speedups(args)  # the same model and step on both sides
 
     def train_steps(kind, batches):
         model = build(entry, args)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
         models[kind] = model
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         total_loss = torch.zeros((), device=torch_lab.DEVICE)
         correct = torch.zeros((), device=torch_lab.DEVICE, dtype=torch.long)
         for xb, yb in batches:  # the step of torch_lab.train, the same for both sides
-            out, loss = torch_lab.optimisation_step(model, optimizer, loss_fn, xb, yb)
+            out, loss = torch_lab.optimisation_step(model, optimizer, loss_fn, xb, yb, amp, scaler)
             total_loss += loss.detach() * len(yb)
             correct += (out.argmax(1) == yb).sum()
             sync()
@@ -351,7 +364,9 @@ def compare_dataloader(args, registry, mnist) -> tuple:
                 yield xb.to(torch_lab.DEVICE), yb.to(torch_lab.DEVICE)
 
     def in_memory_batches():
-        x = torch_lab.to_device(mnist.x_train)  # once per run, before the first epoch (not timed)
+        x = torch_lab.to_device(mnist.x_train)  # once per run, before the first epoch (not timed), as train does
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(mnist.y_train).to(torch_lab.DEVICE)
         shuffle = torch.Generator().manual_seed(args.seed)
         while True:

@@ -2,6 +2,7 @@
 import sys
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -69,9 +70,29 @@ def test_same_seed_same_history():
     assert histories[0] == histories[1]
 
 
-def test_mixed_precision_and_channels_last_only_on_cuda():
-    assert torch_lab.speedups("cpu") == (None, False)
+def test_autocast_only_on_cuda_and_channels_last_on_cuda_and_cpu():
+    assert torch_lab.speedups("cpu") == (None, True)
+    assert torch_lab.speedups("cpu", requested=False) == (None, False)
     assert torch_lab.speedups("mps") == (None, False)
     assert torch_lab.speedups("cuda", bf16_supported=True) == (torch.bfloat16, True)
     assert torch_lab.speedups("cuda", bf16_supported=False) == (torch.float16, True)
     assert torch_lab.speedups("cuda", requested=False, bf16_supported=True) == (None, False)
+
+
+def test_channels_last_on_cpu_trains_the_same_numbers_as_the_plain_layout():
+    from common.experiment import Split
+
+    rng = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 256, (64, 28, 28, 1), generator=rng, dtype=torch.uint8).numpy()
+    y = (torch.arange(64) % 10).numpy()
+    split = Split(x, y, x[:16], y[:16], x[:16], y[:16], list("0123456789"), "", "", "")
+    histories, layouts = [], []
+    for mixed_precision in (True, False):
+        args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", mixed_precision=mixed_precision)
+        torch_lab.setup(args)
+        model = torch_lab.build(EX1.MODELS["model1"], (28, 28, 1), 10, args)
+        histories.append(torch_lab.train(model, EX1.MODELS["model1"], split, 2, args))
+        layouts.append(model[0].weight.stride())  # (32, 1, 3, 3): NHWC strides differ only in the C stride
+    assert layouts == [(9, 1, 3, 1), (9, 9, 3, 1)]
+    for key in ("loss", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(histories[0][key], histories[1][key], rtol=1e-4)
