@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Optional
 
 from common import report
+from common.architectures import multiply_adds
 from common.errors import UserError
 
 REPO_ROOT = report.REPO_ROOT
@@ -52,6 +53,9 @@ TRAIN_IMAGES = {"mnist": 60_000, "cifar10": 50_000}  # full training sets (commo
 # exercise gives a measured rate; startup (framework import, data loading) per process.
 DEFAULT_RATE = {"ex1": 1e-3, "ex2": 2e-3, "ex3": 3e-3, "ex4": 3e-2}
 STARTUP_S = 20.0
+# A model's time is scaled from other models' by multiply-adds only when both are compute-bound:
+# smaller models are bound by memory and per-layer overheads (see the performance section).
+SCALABLE_MACS = 5_000_000
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Job:
     reason: str = ""
     estimate_s: float = 0.0
     estimate_kind: str = "rough"
+    multiply_adds: Optional[int] = None            # per image, forward; None for models built by code (ex4)
 
     @property
     def key(self) -> str:
@@ -180,6 +185,9 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
 
     job.script = script.path
     job.dataset = script.exercise.dataset
+    layers = script.models[job.model].layers
+    if layers:
+        job.multiply_adds = multiply_adds(layers, script.exercise.input_shape)
     job.report_epochs = script.report_epochs(job.model)
     job.epochs = min(job.report_epochs, options.epochs_cap) if options.epochs_cap else job.report_epochs
     argv = ["--models", job.model, "--epochs", str(job.epochs)]
@@ -236,16 +244,31 @@ def rates(out: Path) -> dict:
 
 
 def estimate(jobs: list, out: Path, options) -> None:
+    """Each job's seconds: its own record's rate, else scaled by multiply-adds, else similar runs, else a guess.
+
+    Scaling: the median seconds per image per multiply-add of this framework's
+    recorded compute-bound models (>= SCALABLE_MACS), times the job's own
+    multiply-adds: one CIFAR-10 model can cost 150x another, which a rate
+    borrowed from the same exercise cannot know.
+    """
     measured = rates(out)
+    macs = {job.key: job.multiply_adds for job in jobs}
+    per_mac = collections.defaultdict(list)
+    for key, rate in measured.items():
+        if len(key) == 3 and (macs.get("{1}/{0}/{2}".format(*key)) or 0) >= SCALABLE_MACS:
+            per_mac[key[1]].append(rate / macs["{1}/{0}/{2}".format(*key)])
     for job in jobs:
         if job.state != "run":
             continue
-        for key, kind in (((job.exercise, job.framework, job.model), "measured"),
-                          ((job.exercise, job.framework), "from similar runs"), ((job.exercise,), "from similar runs")):
-            if key in measured:
-                rate = measured[key]
-                job.estimate_kind = kind
-                break
+        if (job.exercise, job.framework, job.model) in measured:
+            rate, job.estimate_kind = measured[job.exercise, job.framework, job.model], "measured"
+        elif (job.multiply_adds or 0) >= SCALABLE_MACS and per_mac[job.framework]:
+            rate = statistics.median(per_mac[job.framework]) * job.multiply_adds
+            job.estimate_kind = f"scaled by multiply-adds from {len(per_mac[job.framework])} {job.framework} runs"
+        elif (job.exercise, job.framework) in measured:
+            rate, job.estimate_kind = measured[job.exercise, job.framework], "from similar runs"
+        elif (job.exercise,) in measured:
+            rate, job.estimate_kind = measured[job.exercise,], "from similar runs"
         else:
             rate, job.estimate_kind = DEFAULT_RATE[job.exercise], "rough"
         images = options.limit or TRAIN_IMAGES.get(job.dataset, 50_000)

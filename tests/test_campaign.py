@@ -232,3 +232,24 @@ def test_one_real_tiny_run_then_skipped(tmp_path, tiny_data):
     assert again.returncode == 0
     assert plan_line(again.stdout, "pytorch/ex1/model1").split()[0] == "done"
     assert "measured" not in again.stdout  # nothing left to estimate
+
+
+def test_estimates_scale_a_recorded_rate_by_multiply_adds(tmp_path):
+    """A model without a record borrows the seconds per multiply-add of recorded compute-bound models."""
+    from types import SimpleNamespace
+
+    fake_record(tmp_path, "big", epochs=2, n_train=54000, train_time_s=108.0)  # 1 ms per image per epoch
+    fake_record(tmp_path, "tiny", epochs=2, n_train=54000, train_time_s=54.0)  # memory-bound: not scaled
+
+    def job(model, macs, state="run"):
+        return campaign.Job("ex1", "pytorch", model, epochs=3, multiply_adds=macs, dataset="mnist",
+                            wanted={"val_split": 0.1}, state=state)
+
+    jobs = [job("big", 10_000_000, "done"), job("tiny", 100_000, "done"), job("bigger", 40_000_000),
+            job("small", 200_000)]
+    campaign.estimate(jobs, tmp_path, SimpleNamespace(limit=None))
+    bigger, small = jobs[2], jobs[3]
+    assert bigger.estimate_kind == "scaled by multiply-adds from 1 pytorch runs"
+    assert bigger.estimate_s == pytest.approx(campaign.STARTUP_S + 4e-3 * 54000 * 3)  # 4x the multiply-adds
+    assert small.estimate_kind == "from similar runs"  # the exercise's median: (1 + 0.5) / 2 ms
+    assert small.estimate_s == pytest.approx(campaign.STARTUP_S + 0.75e-3 * 54000 * 3)
