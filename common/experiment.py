@@ -97,7 +97,7 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
     epochs = args.epochs or model_def.epochs or exercise.epochs
     expected = model_params(model_def, exercise.input_shape)
     print(f"\n== {exercise.id} {exercise.framework} {name}: {model_def.summary()} "
-          f"({expected:,} trainable parameters, {epochs} epochs) ==", flush=True)
+          f"({expected:,} trainable parameters, {epochs} epoch{'s' if epochs != 1 else ''}) ==", flush=True)
     model = backend.build(model_def, exercise.input_shape, len(split.class_names), args)
     actual = backend.trainable_params(model)
     if actual != expected:
