@@ -46,6 +46,7 @@ from typing import Optional
 from common import report
 from common.architectures import multiply_adds
 from common.errors import UserError
+from common.progress import duration
 
 REPO_ROOT = report.REPO_ROOT
 TRAIN_IMAGES = {"mnist": 60_000, "cifar10": 50_000}  # full training sets (common.data checks the files)
@@ -278,15 +279,6 @@ def estimate(jobs: list, out: Path, options) -> None:
 
 def epochs(n: int) -> str:
     return f"{n} epoch{'s' if n != 1 else ''}"
-
-
-def duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def remaining_text(jobs: list) -> str:

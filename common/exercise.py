@@ -19,6 +19,7 @@ class Exercise:
     description: str
     models: dict                # report name -> ModelDef, in the report's order
     epochs: int = 20
+    report_states_epochs: bool = True  # False: the report gives no epochs (ex4), `epochs` is this repository's
     batch_size: int = 128
     lr: float = 1e-3
     extra_arguments: tuple = ()  # callables adding exercise-specific CLI options

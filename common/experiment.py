@@ -147,7 +147,8 @@ def reduced_settings(exercise, args, split, model_def, epochs) -> list:
     notes = []
     report_epochs = model_def.epochs or exercise.epochs
     if epochs < report_epochs:
-        notes.append(f"{epochs} of the report's {report_epochs} epochs")
+        notes.append(f"{epochs} of the report's {report_epochs} epochs" if exercise.report_states_epochs else
+                     f"{epochs} of the default {report_epochs} epochs (the report does not state its own)")
     if args.limit:
         notes.append(f"--limit {args.limit}: first {args.limit:,} images only")
     official = datasets.SPECS[exercise.dataset]["n_test"]

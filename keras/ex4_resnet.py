@@ -191,7 +191,8 @@ MODELS = {
 
 EXERCISE = Exercise(id="ex4", framework="keras", script="ex4_resnet.py", dataset="cifar10",
                     description=__doc__.split("\n\n")[0], models=MODELS,
-                    extra_arguments=(add_arguments,), check_args=check_args)
+                    extra_arguments=(add_arguments,), check_args=check_args,
+                    report_states_epochs=False)  # 20 by default, as elsewhere
 
 if __name__ == "__main__":
     sys.exit(main(EXERCISE, lambda: __import__("keras_lab")))

@@ -28,6 +28,7 @@ import tensorflow as tf  # noqa: E402
 from common.architectures import (BatchNorm, Conv, Dense, Dropout, Flatten, MaxPool, ReLU,  # noqa: E402
                                   Softmax)
 from common.errors import UserError  # noqa: E402
+from common.progress import StepProgress  # noqa: E402
 
 
 CPU_REPLICAS = 2  # --strategy mirrored without a GPU: the CPU split into this many logical devices
@@ -261,12 +262,16 @@ def normalise(images: np.ndarray) -> np.ndarray:
 class EpochLine(keras.callbacks.Callback):
     """One progress line per epoch, in the same format as the PyTorch loop, and the epoch's seconds."""
 
-    def __init__(self, epochs):
+    def __init__(self, epochs, steps):
         super().__init__()
-        self.epochs, self.seconds = epochs, []
+        self.epochs, self.steps, self.seconds = epochs, steps, []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
+        self.progress = StepProgress(epoch + 1, self.epochs, self.steps)  # a line every 30 s in a long epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.progress.step(batch + 1, (lambda: float(logs["loss"])) if logs and "loss" in logs else None)
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.start)
@@ -318,7 +323,7 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
     resumed_seconds = sum(history["seconds"])
     if STRATEGY is not None:
         build_from_local_batch(model, x, y)
-    line = EpochLine(epochs)
+    line = EpochLine(epochs, steps=-(-len(x) // args.batch_size))
     for epoch in range(len(history["loss"]), epochs):
         # Shuffled here, from (seed, epoch), rather than by fit: a resumed run sees the same batches.
         order = np.random.default_rng([args.seed, epoch]).permutation(len(x))

@@ -28,6 +28,7 @@ from augment import augment_batch
 from common.architectures import (BatchNorm, Conv, Dense, Dropout, Flatten, MaxPool, ReLU, Softmax,
                                   output_shapes)
 from common.errors import UserError
+from common.progress import StepProgress
 
 DEVICE = torch.device("cpu")
 # Under torchrun: this process's rank, the number of processes, and what setup() records about them.
@@ -324,6 +325,7 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
         total_loss = torch.zeros((), device=DEVICE)
         correct = torch.zeros((), device=DEVICE, dtype=torch.long)
         seen = 0
+        progress = StepProgress(epoch, epochs, -(-n // bs))
         for i in range(0, n, bs):
             idx = order[i:i + bs]
             batch = len(idx)  # the global batch
@@ -343,6 +345,7 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
             total_loss += loss.detach() * (len(idx) if not DISTRIBUTED else batch / WORLD)
             correct += (out.argmax(1) == yb).sum()
             seen += len(idx)
+            progress.step(i // bs + 1, lambda: total_loss.item() / seen)
         if not DISTRIBUTED:
             train_loss, train_acc = total_loss.item() / n, correct.item() / n
         else:

@@ -42,6 +42,9 @@ def test_one_model_end_to_end_without_pretrained_weights(framework, tiny_data, t
     record = read_record(tmp_path, "ex4", framework, "MyResNetDA")
     assert record["settings"] == {"weights": "none", "freeze_backbone": False, "image_size": 32}
     assert "no pretrained weights (--weights none)" in record["reduced"]
+    # The report gives no epochs for ResNet50: the label must not invent "the report's 20".
+    epochs_note = f"{record['epochs']} of the default 20 epochs (the report does not state its own)"
+    assert epochs_note in record["reduced"] and not any("report's" in note for note in record["reduced"])
     assert "no pretrained weights" in record["architecture"] and record["augmentation"]
     assert record["trainable_params"] == load_script(framework).PARAMS
     assert (record["n_train"], record["n_test"], record["batch_size"]) == (58, 64, 32)
