@@ -34,13 +34,17 @@ class StepProgress:
         self.interval_s = INTERVAL_S if interval_s is None else interval_s
         self.clock, self.out = clock, out
         self.start = self.last = clock()
+        self.first_done = None  # when step 1 ended: the time per step is measured from there
 
     def step(self, done: int, running_loss: Optional[Callable[[], float]] = None) -> None:
         now = self.clock()
-        if now - self.last < self.interval_s or not 0 < done < self.steps:
+        if self.first_done is None:
+            # Step 1 also builds, traces or warms up (Keras traced ResNet50 for 30 s here): not a rate.
+            self.first_done = now
+        if now - self.last < self.interval_s or not 1 < done < self.steps:
             return
         self.last = now
-        per_step = (now - self.start) / done
+        per_step = (now - self.first_done) / (done - 1)
         loss = f", loss so far {running_loss():.4f}" if running_loss is not None else ""
         self.out(f"  epoch {self.epoch}/{self.epochs}: step {done}/{self.steps} ({done / self.steps:.0%}){loss}, "
                  f"{per_step:.2f} s/step, about {duration(per_step * (self.steps - done))} left in this epoch",

@@ -40,10 +40,10 @@ the one model whose count differs between the frameworks.
 
 Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
 elsewhere): MyResNet 73.63% (1153.49 s), MyResNetDA 76.15% (1172.44 s).
-Here (2-core CPU, Adam 1e-3, batch 128): a full training step at batch 32
-on 32x32 images measured 2.4-2.7 s on a CPU shared with other runs, so
-one epoch (45,000 images) takes about an hour and the report's 20 epochs
-most of a day per model; see the README, rebuilt from
+Here (2-core CPU, Adam 1e-3, batch 128, TensorFlow's oneDNN kernels on,
+see keras_lab.py): one epoch on 45,000 32x32 images took 365 s on an idle
+machine (MyResNet, --weights none; without oneDNN a step took 7 s, not 1 s),
+so 20 epochs take about 2 h per model. See the README, rebuilt from
 results/ex4/keras/*.json.
 """
 import os

@@ -20,6 +20,16 @@ def test_a_long_epoch_prints_a_line_every_interval_with_the_time_left():
                         "about 2 min 50 s left in this epoch")
 
 
+def test_the_time_left_ignores_a_slow_first_step():
+    clock = [0.0]
+    lines = []
+    progress = StepProgress(1, 1, 10, interval_s=30.0, clock=lambda: clock[0], out=lambda text, flush: lines.append(text))
+    for done, seconds in enumerate([60.0, 5.0, 5.0, 5.0], start=1):  # step 1 traces the graph
+        clock[0] += seconds
+        progress.step(done)
+    assert lines == ["  epoch 1/1: step 2/10 (20%), 5.00 s/step, about 40 s left in this epoch"]
+
+
 def test_a_short_epoch_prints_nothing_extra():
     assert run_epoch(step_seconds=0.1, steps=200) == []  # 20 s < 30 s
 
