@@ -566,8 +566,9 @@ def render(results, readme_dir, root=REPO_ROOT, reference_csv=REFERENCE_CSV) -> 
         "common/reference_results.csv: edit those, not this section. -->",
         "",
         f"**{len(done)} of the report's {len(report_keys)} models {'has' if len(done) == 1 else 'have'} a record** "
-        f"in `{results_rel}/` ({per_fw}); "
-        "the others show \"not run\". Columns and cells marked *report's* are the original report's figures "
+        f"in `{results_rel}/` ({per_fw})"
+        + ("; the others show \"not run\"" if len(done) < len(report_keys) else "")
+        + ". Columns and cells marked *report's* are the original report's figures "
         "(its own hardware and settings, validated on the test set); every other number comes from a "
         "record. **†n** marks a run whose settings differ from the report's; the note under the table says how. "
         "Each row states its train and test image counts.",
