@@ -69,3 +69,19 @@ def expected_files(out: Path, exercise: str, framework: str, model: str) -> list
         out / "results" / exercise / framework / f"{model}.json",
         out / "ten_worst" / exercise / framework / model / "ten_worst.csv",
     ]
+
+
+def tiny_split(seed: int = 0):
+    """64 random 28x28 training images (validation and test: the first 16), for the loops' in-process tests."""
+    from common.experiment import Split
+
+    x = np.random.default_rng(seed).integers(0, 256, (64, 28, 28, 1), dtype=np.uint8)
+    y = np.arange(64) % 10
+    return Split(x, y, x[:16], y[:16], x[:16], y[:16], list("0123456789"), "", "", "")
+
+
+def assert_progress_lines_for_steps_2_and_3_of_4(out: str) -> None:
+    """One epoch of 4 steps with common.progress.INTERVAL_S = 0: a line after steps 2 and 3 (step 1 gives no rate)."""
+    assert [line.split(" (")[0] for line in out.splitlines() if line.startswith("  epoch")] == \
+        [f"  epoch 1/1: step {k}/4" for k in (2, 3)]
+    assert "loss so far" in out and "left in this epoch" in out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import REPO
+from tests.helpers import REPO, assert_progress_lines_for_steps_2_and_3_of_4, tiny_split
 from tests.scripts import load_script
 
 sys.path.insert(0, str(REPO / "pytorch"))
@@ -100,17 +100,10 @@ def test_channels_last_on_cpu_trains_the_same_numbers_as_the_plain_layout():
 
 def test_a_long_epoch_reports_progress_between_the_epoch_lines(monkeypatch, capsys):
     from common import progress
-    from common.experiment import Split
 
     monkeypatch.setattr(progress, "INTERVAL_S", 0.0)  # every step counts as "long"
-    x = torch.randint(0, 256, (64, 28, 28, 1), dtype=torch.uint8).numpy()
-    y = (torch.arange(64) % 10).numpy()
-    split = Split(x, y, x[:16], y[:16], x[:16], y[:16], list("0123456789"), "", "", "")
     args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu")
     torch_lab.setup(args)
     model = torch_lab.build(EX1.MODELS["model1"], (28, 28, 1), 10, args)
-    torch_lab.train(model, EX1.MODELS["model1"], split, 1, args)
-    out = capsys.readouterr().out
-    assert [line.split(" (")[0] for line in out.splitlines() if line.startswith("  epoch")] == \
-        [f"  epoch 1/1: step {k}/4" for k in (2, 3)]  # step 1 gives no rate yet
-    assert "loss so far" in out and "left in this epoch" in out
+    torch_lab.train(model, EX1.MODELS["model1"], tiny_split(), 1, args)
+    assert_progress_lines_for_steps_2_and_3_of_4(capsys.readouterr().out)
