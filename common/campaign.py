@@ -253,11 +253,11 @@ def estimate(jobs: list, out: Path, options) -> None:
     borrowed from the same exercise cannot know.
     """
     measured = rates(out)
-    macs = {job.key: job.multiply_adds for job in jobs}
-    per_mac = collections.defaultdict(list)
+    macs = {(job.exercise, job.framework, job.model): job.multiply_adds or 0 for job in jobs}
+    per_mac = collections.defaultdict(list)  # framework -> seconds per image per multiply-add
     for key, rate in measured.items():
-        if len(key) == 3 and (macs.get("{1}/{0}/{2}".format(*key)) or 0) >= SCALABLE_MACS:
-            per_mac[key[1]].append(rate / macs["{1}/{0}/{2}".format(*key)])
+        if macs.get(key, 0) >= SCALABLE_MACS:  # (exercise, framework, model) keys only
+            per_mac[key[1]].append(rate / macs[key])
     for job in jobs:
         if job.state != "run":
             continue

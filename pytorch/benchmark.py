@@ -7,10 +7,9 @@
 
 Per model, after warm-up, the training step of pytorch/torch_lab.py's loop
 (a batch indexed from the one normalised tensor on the device, augment_batch
-for augmented models, forward, loss, backward, Adam) is timed for --seconds:
-
-The step runs as torch_lab.train runs it: channels_last on CPU and CUDA,
-bf16/fp16 autocast on CUDA (torch_lab.speedups; --no-mixed-precision: neither).
+for augmented models, forward, loss, backward, Adam), set up by the same
+torch_lab.prepare_training (channels_last on CPU and CUDA, autocast on CUDA;
+--no-mixed-precision: neither), is timed for --seconds:
 
 - samples/s, and GFLOP/s = 6 x multiply-adds per image x samples/s (counted
   from the layers by common.architectures.multiply_adds; 2 FLOPs per
@@ -225,10 +224,7 @@ def measure(entry, x, y, args) -> dict:
     model = build(entry, args)
     macs, mac_source = count_multiply_adds(entry, model)
     peak = matmul_peak(args.peak_size, repeats=3)["gflops"]
-    amp, channels_last, scaler = torch_lab.training_speedups(args)  # as torch_lab.train sets them
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
+    x, amp, scaler = torch_lab.prepare_training(model, x, args)  # as torch_lab.train sets them
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
@@ -338,12 +334,9 @@ def compare_dataloader(args, registry, mnist) -> tuple:
     steps_per_epoch = -(-n // bs)
     loss_fn = nn.CrossEntropyLoss()
     models = {}
-    amp, channels_last, scaler = torch_lab.training_speedups(args)  # the same model and step on both sides
-
     def train_steps(kind, batches):
         model = build(entry, args)
-        if channels_last:
-            model.to(memory_format=torch.channels_last)
+        _, amp, scaler = torch_lab.prepare_training(model, None, args)  # the same model and step on both sides
         models[kind] = model
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -365,7 +358,7 @@ def compare_dataloader(args, registry, mnist) -> tuple:
 
     def in_memory_batches():
         x = torch_lab.to_device(mnist.x_train)  # once per run, before the first epoch (not timed), as train does
-        if channels_last:
+        if torch_lab.device_speedups(args)[1]:  # channels_last, as prepare_training gives train its images
             x = x.contiguous(memory_format=torch.channels_last)
         y = torch.from_numpy(mnist.y_train).to(torch_lab.DEVICE)
         shuffle = torch.Generator().manual_seed(args.seed)

@@ -67,12 +67,24 @@ def speedups(device_type: str, requested: bool = True, bf16_supported: bool = Fa
     return (torch.bfloat16 if bf16_supported else torch.float16), True
 
 
-def training_speedups(args) -> tuple:
-    """(autocast dtype or None, channels_last, GradScaler) for DEVICE: what train and the benchmark use."""
-    amp, channels_last = speedups(DEVICE.type, getattr(args, "mixed_precision", True),
-                                  DEVICE.type == "cuda" and torch.cuda.is_bf16_supported())
+def device_speedups(args) -> tuple:
+    """speedups() for DEVICE and the run's --no-mixed-precision."""
+    return speedups(DEVICE.type, getattr(args, "mixed_precision", True),
+                    DEVICE.type == "cuda" and torch.cuda.is_bf16_supported())
+
+
+def prepare_training(model, x, args) -> tuple:
+    """Put the model (and the training images x, unless None) in the device's layout: (x, amp, scaler).
+
+    What train and both benchmark loops call, so they time the step that trains.
+    """
+    amp, channels_last = device_speedups(args)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        if x is not None:
+            x = x.contiguous(memory_format=torch.channels_last)
     scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)  # fp16 needs loss scaling, bf16 not
-    return amp, channels_last, scaler
+    return x, amp, scaler
 
 
 def launched_by_torchrun(env=None) -> bool:
@@ -144,13 +156,13 @@ def setup(args) -> str:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by deterministic cuBLAS
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
+    amp, channels_last = device_speedups(args)
+    layout = ", channels_last" if channels_last else ""
     if DEVICE.type == "cuda":
-        amp, _ = speedups("cuda", getattr(args, "mixed_precision", True), torch.cuda.is_bf16_supported())
-        device = f"cuda ({torch.cuda.get_device_name(DEVICE)}; " + \
-            (f"{str(amp).removeprefix('torch.')} autocast, channels_last)" if amp else "fp32)")
+        precision = f"{str(amp).removeprefix('torch.')} autocast" if amp else "fp32"
+        device = f"cuda ({torch.cuda.get_device_name(DEVICE)}; {precision}{layout})"
     elif DEVICE.type == "cpu":
-        _, channels_last = speedups("cpu", getattr(args, "mixed_precision", True))
-        device = f"cpu ({torch.get_num_threads()} threads" + (", channels_last)" if channels_last else ")")
+        device = f"cpu ({torch.get_num_threads()} threads{layout})"
     else:
         device = DEVICE.type
     if DISTRIBUTED:
@@ -271,10 +283,7 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
     x_val, y_val = to_device(split.x_val[RANK::WORLD]), torch.from_numpy(split.y_val[RANK::WORLD]).to(DEVICE)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
-    amp, channels_last, scaler = training_speedups(args)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
+    x, amp, scaler = prepare_training(model, x, args)
     shuffle = torch.Generator().manual_seed(args.seed)  # the same permutation in every process
     augment_rng = torch.Generator(device=DEVICE).manual_seed(args.seed + 1 + RANK)  # its own transforms
     if RANK:

@@ -56,11 +56,7 @@ def test_to_device_normalises_and_puts_channels_first():
 
 
 def test_same_seed_same_history():
-    from common.experiment import Split
-    rng = torch.Generator().manual_seed(0)
-    x = torch.randint(0, 256, (64, 28, 28, 1), generator=rng, dtype=torch.uint8).numpy()
-    y = (torch.arange(64) % 10).numpy()
-    split = Split(x, y, x[:16], y[:16], x[:16], y[:16], list("0123456789"), "", "", "")
+    split = tiny_split()
     args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu")
     histories = []
     for _ in range(2):
@@ -80,12 +76,7 @@ def test_autocast_only_on_cuda_and_channels_last_on_cuda_and_cpu():
 
 
 def test_channels_last_on_cpu_trains_the_same_numbers_as_the_plain_layout():
-    from common.experiment import Split
-
-    rng = torch.Generator().manual_seed(1)
-    x = torch.randint(0, 256, (64, 28, 28, 1), generator=rng, dtype=torch.uint8).numpy()
-    y = (torch.arange(64) % 10).numpy()
-    split = Split(x, y, x[:16], y[:16], x[:16], y[:16], list("0123456789"), "", "", "")
+    split = tiny_split(seed=1)
     histories, layouts = [], []
     for mixed_precision in (True, False):
         args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", mixed_precision=mixed_precision)
