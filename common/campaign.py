@@ -19,6 +19,8 @@ model that fails is reported and the others still run; the exit code is then
 results are rebuilt after each model. Ctrl-C stops the current model (the
 scripts leave no partial files; with --resume, which the campaign passes when
 the scripts take it, the next campaign continues it from its last epoch).
+The scripts keep each model's last checkpoint, so raising --epochs-cap later
+trains only the epochs a record lacks. --force starts every model over.
 
 Framework-free: standard library only.
 """
@@ -71,6 +73,7 @@ class Job:
     wanted: dict = field(default_factory=dict)     # the settings a matching record must hold
     options: dict = field(default_factory=dict)    # every option the script will see (for record["settings"])
     resumable: bool = False                        # the script takes --resume (checkpoints per epoch)
+    done_epochs: int = 0                           # epochs its checkpoint already holds (--resume trains the rest)
     dataset: str = "cifar10"
     state: str = "run"                             # "done" | "run" | "unavailable"
     reason: str = ""
@@ -93,6 +96,17 @@ class Job:
 
 def record_path(out: Path, job: Job) -> Path:
     return Path(out) / "results" / job.exercise / job.framework / f"{job.model}.json"
+
+
+def checkpoint_epoch(out: Path, job: Job) -> int:
+    """The last epoch the model's checkpoint holds (0 if none is readable). The script itself checks that it
+    was made with the same settings, and starts from scratch if there is none."""
+    meta = Path(out) / "checkpoints" / job.exercise / job.framework / job.model / "meta.json"
+    try:
+        epoch = json.loads(meta.read_text(encoding="utf-8"))["epoch"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return 0
+    return epoch if isinstance(epoch, int) and 0 < epoch <= job.epochs else 0
 
 
 def read_record(path: Path):
@@ -209,7 +223,9 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
     if hasattr(args, "deterministic"):
         job.wanted["deterministic"] = bool(args.deterministic)
     job.options = vars(args)
-    if hasattr(args, "resume"):  # an interrupted model continues from its last epoch's checkpoint
+    # An interrupted model continues from its last epoch's checkpoint, and a capped one from its capped run's;
+    # --force retrains from scratch (with --resume, a kept checkpoint would only be re-evaluated).
+    if hasattr(args, "resume") and not options.force:
         argv.append("--resume")
         job.resumable = True
     # The scripts' --out default is this repository's root: say --out whenever it is anything else.
@@ -226,6 +242,10 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
             return
         why = "--force" if not diffs else "record differs: " + ", ".join(diffs)
     job.state, job.reason = "run", why
+    if job.resumable:
+        job.done_epochs = checkpoint_epoch(out, job)
+        if job.done_epochs:
+            job.reason += f"; continues its checkpoint after epoch {job.done_epochs}"
 
 
 # --- time estimates ----------------------------------------------------------------
@@ -274,7 +294,7 @@ def estimate(jobs: list, out: Path, options) -> None:
             rate, job.estimate_kind = DEFAULT_RATE[job.exercise], "rough"
         images = options.limit or TRAIN_IMAGES.get(job.dataset, 50_000)
         n_train = images - max(1, round(images * job.wanted["val_split"])) if job.wanted["val_split"] else images
-        job.estimate_s = STARTUP_S + rate * n_train * job.epochs
+        job.estimate_s = STARTUP_S + rate * n_train * (job.epochs - job.done_epochs)
 
 
 def epochs(n: int) -> str:
@@ -439,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs-cap", type=int, default=None, metavar="N",
                         help="train each model min(report's epochs, N) epochs")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the time estimate; run nothing")
-    parser.add_argument("--force", action="store_true", help="run models even if a record with these settings exists")
+    parser.add_argument("--force", action="store_true", help="run models even if a record with these settings exists, from scratch")
     parser.add_argument("--data-dir", default=None, help="passed to every script")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
                         help="passed to every script (default: the scripts' own, auto)")

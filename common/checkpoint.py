@@ -1,4 +1,4 @@
-"""Per-epoch checkpoints, so an interrupted run resumes where it stopped.
+"""Per-epoch checkpoints, so an interrupted run resumes where it stopped, and a finished one can go on.
 
 Layout: ``<out>/checkpoints/<exercise>/<framework>/<model>/`` (git-ignored)
 holding ``meta.json`` (the run's settings, the last completed epoch, the
@@ -9,6 +9,11 @@ moment leaves the previous complete checkpoint.
 
 A checkpoint records the settings it was made with; resuming with other
 settings (another model, batch size, seed, data...) is refused with one line.
+
+The last checkpoint stays after the run's record is written, so a capped run
+can be lengthened later: ``--epochs 20 --resume`` after a 3-epoch run trains
+epochs 4-20 only, and ends as a 20-epoch run would have. Deleting
+``checkpoints/`` only loses that option.
 """
 from __future__ import annotations
 
@@ -22,9 +27,9 @@ from common.errors import UserError
 
 
 class Checkpoint:
-    def __init__(self, folder, signature: dict, resume: bool):
-        self.folder, self.signature, self.resume = Path(folder), signature, resume
-        self.command_hint = ""
+    def __init__(self, folder, signature: dict, resume: bool, epochs: int):
+        self.folder, self.signature, self.resume, self.epochs = Path(folder), signature, resume, epochs
+        self.resumed_after = None  # the epoch this run continued from, for its record
 
     @property
     def meta_path(self) -> Path:
@@ -34,7 +39,8 @@ class Checkpoint:
         """(epoch, history, state) of the last completed epoch, or None to start from scratch."""
         if not self.resume:
             if self.meta_path.exists():
-                print(f"note: a checkpoint exists in {self.folder}; starting over (--resume would continue it)")
+                print(f"note: a checkpoint exists in {self.folder}; starting over, which replaces it "
+                      f"(--resume would continue it)", flush=True)
             return None
         if not self.meta_path.exists():
             print(f"no checkpoint in {self.folder}: starting from epoch 1", flush=True)
@@ -49,12 +55,16 @@ class Checkpoint:
         if differences:
             raise UserError(f"checkpoint {self.folder} was made with other settings ({'; '.join(differences)}); "
                             f"delete it or run without --resume")
+        if epoch > self.epochs:  # the run asked for is shorter than the one saved: nothing to continue
+            raise UserError(f"checkpoint {self.folder} is after epoch {epoch}, past --epochs {self.epochs}; "
+                            f"run without --resume to start over (this replaces the checkpoint)")
         try:
             state = read_state(self.folder / state_dir)
         except Exception as exc:  # any framework error while reading: one clear line
             raise UserError(f"checkpoint {self.folder / state_dir} does not load ({type(exc).__name__}: {exc}); "
                             f"delete it or run without --resume") from None
         print(f"resuming from the checkpoint after epoch {epoch} ({self.folder})", flush=True)
+        self.resumed_after = epoch
         return epoch, history, state
 
     def save(self, epoch: int, history: dict, write_state: Callable[[Path], None]) -> None:
@@ -65,7 +75,3 @@ class Checkpoint:
         for old in self.folder.glob("epoch-*"):
             if old.name != name and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
-
-    def clear(self) -> None:
-        """After the record is written the checkpoint has served its purpose."""
-        shutil.rmtree(self.folder, ignore_errors=True)

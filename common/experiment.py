@@ -9,8 +9,8 @@ here sees numpy arrays only.
 Several processes (PyTorch under torchrun, Keras workers of a
 MultiWorkerMirroredStrategy) all run this flow: all of them train and predict
 (the backend shares the work and sums the metrics), and only the main one
-(``backend.is_main()``) prints, writes the figures and the record, and
-clears the checkpoint; ``backend.distribution()`` says what went into the
+(``backend.is_main()``) prints and writes the figures and the record;
+``backend.distribution()`` says what went into the
 record's "distributed" (None for one process on one device).
 """
 from __future__ import annotations
@@ -104,7 +104,7 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
         raise RuntimeError(f"{name}: built {actual:,} trainable parameters, the registry says {expected:,}")
 
     checkpoint = Checkpoint(Path(args.out) / "checkpoints" / exercise.id / exercise.framework / name,
-                            run_signature(exercise, args, split, name, model_def), args.resume)
+                            run_signature(exercise, args, split, name, model_def), args.resume, epochs)
     start = time.perf_counter()
     history = backend.train(model, model_def, split, epochs, args, checkpoint)
     # Time of this process's training, plus that of the epochs done before a resume.
@@ -121,11 +121,12 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
         return None
     record = make_record(exercise, args, device, backend.versions(), split, name, model_def, epochs,
                          actual, train_time, history, probs, distributed=backend.distribution())
+    # A resumed run's time adds this process's to the epochs saved before; its device and load are this process's.
+    record["resumed_after_epoch"] = checkpoint.resumed_after
     record["host"] = {"cpu_count": os.cpu_count(),
                       "load_average_1_5_15min_after_training": [round(x, 2) for x in load] if load else None}
     with interrupts_deferred():
         write_outputs(record, split, args.out)
-        checkpoint.clear()
     backend.barrier()
     print(f"{name}: test accuracy {record['test_accuracy']:.2%}, loss {record['test_loss']:.4f} "
           f"on {record['n_test']:,} test images; trained in {train_time:.1f} s "

@@ -170,6 +170,20 @@ def test_a_record_with_the_same_settings_is_skipped(fake_repo):
     assert "--force" in plan_line(forced.stdout, "pytorch/ex1/m1")
 
 
+def test_a_shorter_run_continues_from_its_kept_checkpoint_unless_forced(fake_repo):
+    fake_record(fake_repo, "m1", epochs=2, train_time_s=100.0)  # 50 s per epoch
+    meta = fake_repo / "checkpoints" / "ex1" / "pytorch" / "m1" / "meta.json"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"epoch": 2}))
+    out = run_campaign(fake_repo, "--dry-run", "--only", "pytorch/ex1/m1").stdout
+    line = plan_line(out, "pytorch/ex1/m1")
+    assert "record differs: epochs 2 (wanted 20); continues its checkpoint after epoch 2" in line
+    assert f"~{campaign.duration(campaign.STARTUP_S + 18 * 50.0)}" in line  # the 18 epochs left, not 20
+    assert "--models m1 --epochs 20 --resume" in out
+    forced = run_campaign(fake_repo, "--dry-run", "--only", "pytorch/ex1/m1", "--force").stdout
+    assert "continues its checkpoint" not in forced and "--resume" not in forced
+
+
 def test_a_failing_model_is_reported_and_the_others_still_run(fake_repo):
     result = run_campaign(fake_repo, "--only", "pytorch/ex1/m1", "broken", "pytorch/ex1/m2", "--epochs-cap", "2")
     assert result.returncode == 1, result.stdout + result.stderr

@@ -1,5 +1,6 @@
 """Several processes and devices on this CPU: PyTorch under torchrun (2 processes, gloo), Keras with
 --strategy mirrored (2 logical CPU devices). Each run is a subprocess, as a user starts it."""
+import json
 import os
 import subprocess
 
@@ -45,7 +46,8 @@ def test_torchrun_two_processes_write_one_record_like_a_single_process_run(tiny_
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert np.allclose(record["history"][key], reference["history"][key], rtol=1e-3, atol=1e-4), key
     assert abs(record["test_accuracy"] - reference["test_accuracy"]) <= 0.02
-    assert not (ddp / "checkpoints" / "ex1" / "pytorch" / "model1").exists()
+    meta = ddp / "checkpoints" / "ex1" / "pytorch" / "model1" / "meta.json"  # rank 0 saved each epoch
+    assert json.loads(meta.read_text())["epoch"] == record["epochs"]
 
 
 def test_keras_mirrored_strategy_over_two_logical_cpus(tiny_data, tmp_path):

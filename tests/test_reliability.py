@@ -66,7 +66,30 @@ def test_killed_run_resumes_to_the_same_history_as_an_uninterrupted_run(framewor
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert np.allclose(a["history"][key], b["history"][key], rtol=1e-4, atol=1e-6), key
     assert np.isclose(a["test_loss"], b["test_loss"], rtol=1e-4) and a["confusion_matrix"] == b["confusion_matrix"]
-    assert not (killed / "checkpoints" / "ex1" / framework / "model1").exists(), "checkpoint kept after the record"
+    assert json.loads(meta_path(killed, framework).read_text())["epoch"] == EPOCHS  # kept: the run can go on
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "keras"])
+def test_a_finished_run_goes_on_with_resume_to_the_history_of_a_longer_run(framework, tiny_data, tmp_path):
+    script = SCRIPTS[framework]
+    longer, extended = tmp_path / "longer", tmp_path / "extended"
+    assert run_script(script, *RUN, "--epochs", 4, "--out", longer, data_dir=tiny_data).returncode == 0
+    assert run_script(script, *RUN, "--epochs", 2, "--out", extended, data_dir=tiny_data).returncode == 0
+
+    result = run_script(script, *RUN, "--epochs", 4, "--out", extended, "--resume", data_dir=tiny_data)
+    assert result.returncode == 0, result.stderr
+    assert "resuming from the checkpoint after epoch 2" in result.stdout
+    a, b = read_record(longer, "ex1", framework, "model1"), read_record(extended, "ex1", framework, "model1")
+    assert (a["resumed_after_epoch"], b["resumed_after_epoch"]) == (None, 2)
+    assert b["epochs"] == 4 and len(b["history"]["seconds"]) == 4
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert np.allclose(a["history"][key], b["history"][key], rtol=1e-4, atol=1e-6), key
+    assert np.isclose(a["test_loss"], b["test_loss"], rtol=1e-4) and a["confusion_matrix"] == b["confusion_matrix"]
+
+    # A checkpoint past the epochs asked for has nothing to continue: refused, and left as it is.
+    shorter = run_script(script, *RUN, "--epochs", 3, "--out", extended, "--resume", data_dir=tiny_data)
+    assert_one_line_error(shorter, "after epoch 4", "--epochs 3")
+    assert json.loads(meta_path(extended, framework).read_text())["epoch"] == 4
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "keras"])
