@@ -6,7 +6,7 @@
     python -m common.benchmark_table                             # the README's table from the record
 
 Per model, the training loop of keras/keras_lab.py (``model.fit`` on the
-normalised in-memory array, batch size --batch-size, shuffled) runs for a
+pipeline over the normalised in-memory array, batch size --batch-size, shuffled) runs for a
 warm-up (tracing the train function) and then --seconds; a callback reads
 the clock at the end of every step, so the step time includes everything fit
 does between two steps. Reported:
@@ -19,11 +19,11 @@ does between two steps. Reported:
   each model, 5 at the end). On a shared machine the peak seen just before
   a model varies with the other jobs; the best of all is the machine's, so
   every share is of the same, most favourable, number (a lower bound);
-- the input pipeline's share: the batches of the very tf.data pipeline fit
-  builds for the array (Keras' ArrayDataAdapter: a shuffled index, tf.gather
-  per batch, prefetched), pulled alone, per batch, over the step time. fit
-  runs that pipeline on background threads, overlapped with the step: the
-  share is its cost, on cores the step would otherwise use;
+- the input pipeline's share: the batches of the very tf.data pipeline the
+  training loop gives fit (keras_lab.epoch_batches: a permuted index per
+  epoch, tf.gather per batch, prefetched), pulled alone, per batch, over the
+  step time. fit runs that pipeline on background threads, overlapped with
+  the step: the share is its cost, on cores the step would otherwise use;
 - for augmented models, the augmentation's share: the model's preprocessing
   layers (keras_lab.augmentation_layers) run alone on a batch, in training
   mode, inside a tf.function as in fit, over the step time.
@@ -228,15 +228,17 @@ def measure(entry, x, y, args) -> tuple:
                 self.model.stop_training = True
 
     clock = Clock()
-    # The training loop's fit (keras_lab.train), without its validation: epochs until the clock stops it.
-    model.fit(x, y, batch_size=bs, epochs=10 ** 6, shuffle=True, verbose=0, callbacks=[clock])
+    # The training loop's fit (keras_lab.train) on its pipeline, without validation, until the clock stops it.
+    batches = keras_lab.epoch_batches(x, y, args.seed, range(1), bs).repeat()
+    model.fit(batches, epochs=10 ** 6, steps_per_epoch=n_full + (partial > 0), shuffle=False, verbose=0,
+              callbacks=[clock])
     steps = len(clock.times) - 1 - clock.warm
     total = clock.times[-1] - clock.times[clock.warm]
     samples = sum(clock.sizes[clock.warm + 1:])
     step_s = total / steps
 
     side_budget = min(args.seconds, 3.0)
-    pipeline_s, pipeline_how = time_input_pipeline(x, y, bs, side_budget)
+    pipeline_s, pipeline_how = time_input_pipeline(x, y, bs, args.seed, side_budget)
     augment_s = time_augmentation(entry.model.augment, x[:bs], side_budget) if entry.model.augment else None
 
     rate = samples / total
@@ -272,21 +274,10 @@ def _time_calls(call, budget: float) -> float:
     return (now() - start) / calls
 
 
-def time_input_pipeline(x, y, bs: int, budget: float) -> tuple:
-    """Seconds per batch of the tf.data pipeline model.fit builds for in-memory arrays, pulled alone."""
-    try:
-        from keras.src.trainers.data_adapters import get_data_adapter  # what fit uses (internal API)
-
-        dataset = get_data_adapter(x, y, batch_size=bs, shuffle=True).get_tf_dataset()
-        how = "keras ArrayDataAdapter.get_tf_dataset() (model.fit's pipeline for arrays), batches pulled alone"
-    except (ImportError, AttributeError, TypeError):
-        # The same pipeline by hand: a shuffled index per epoch, one tf.gather per batch, prefetched.
-        xs, ys = tf.constant(x), tf.constant(y)
-        dataset = (tf.data.Dataset.range(len(x)).shuffle(len(x)).batch(bs)
-                   .map(lambda i: (tf.gather(xs, i), tf.gather(ys, i))).prefetch(tf.data.AUTOTUNE))
-        how = "tf.data: shuffled index, tf.gather per batch, prefetch (like model.fit's), batches pulled alone"
-    iterator = iter(dataset.repeat())
-    return _time_calls(lambda: next(iterator), budget), how
+def time_input_pipeline(x, y, bs: int, seed: int, budget: float) -> tuple:
+    """Seconds per batch of the training loop's tf.data pipeline, pulled alone."""
+    iterator = iter(keras_lab.epoch_batches(x, y, seed, range(1), bs).repeat())
+    return _time_calls(lambda: next(iterator), budget), "keras_lab.epoch_batches (the training loop's pipeline), batches pulled alone"
 
 
 def time_augmentation(aug, batch, budget: float) -> float:

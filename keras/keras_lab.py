@@ -1,7 +1,7 @@
 """Keras half of the shared flow: device, model builder, the training loop.
 
-Keras is used plainly: a Sequential model, ``compile`` and ``fit`` on one
-in-memory normalised array. Augmentation is a stack of Keras preprocessing
+Keras is used plainly: a Sequential model, ``compile``, and one ``fit`` over
+a tf.data pipeline of batches gathered from one in-memory normalised array. Augmentation is a stack of Keras preprocessing
 layers at the front of the model, active in training only, drawing a
 different random transform for each image.
 
@@ -334,11 +334,57 @@ def load_state(model, folder) -> None:
         variable.assign(value)
 
 
+def epoch_batches(x, y, seed: int, epochs: range, batch_size: int):
+    """The training batches of ``epochs``, epoch e in the order ``permutation(seed, e)``: a resumed run sees
+    the same batches as an uninterrupted one.
+
+    A tf.data pipeline of our own rather than arrays given to ``fit``: with arrays, destroying the iterator
+    ``fit`` builds from them blocked for 6-30 s after every ``fit`` (TensorFlow 2.21, a tf.data thread
+    pool waiting on its threads), which was most of the time a Keras run spent outside its epochs.
+    """
+    orders = np.stack([np.random.default_rng([seed, epoch]).permutation(len(x)) for epoch in epochs])
+    images, labels = tf.constant(x), tf.constant(y)
+    batches = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+    batches = batches.map(lambda i: (tf.gather(images, i), tf.gather(labels, i)), num_parallel_calls=tf.data.AUTOTUNE)
+    return sharded_by_batch(batches).prefetch(tf.data.AUTOTUNE)
+
+
+def in_batches(x, y, batch_size: int):
+    return sharded_by_batch(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)).prefetch(tf.data.AUTOTUNE)
+
+
+def sharded_by_batch(dataset):
+    """Several workers take turns at whole batches, as Keras does with arrays."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """After each epoch: its metrics into the history, then a checkpoint (never of a diverged epoch)."""
+
+    def __init__(self, history: dict, line: EpochLine, checkpoint):
+        super().__init__()
+        self.history, self.line, self.checkpoint = history, line, checkpoint
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        for key in METRICS:
+            self.history[key].append(float(logs[key]) if key in logs else float("nan"))
+        self.history["seconds"].append(self.line.seconds[-1])
+        if not np.isfinite(self.history["loss"][-1]):
+            self.model.stop_training = True  # the flow reports the divergence and writes nothing
+        elif self.checkpoint and is_main():  # the chief saves; the other workers read it on --resume
+            self.checkpoint.save(epoch + 1, self.history, lambda folder: save_state(self.model, folder))
+
+
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
 def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
     x, y = normalise(split.x_train), split.y_train
-    validation = (normalise(split.x_val), split.y_val)
-    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
-    history = {key: [] for key in (*keys, "seconds")}
+    history = {key: [] for key in (*METRICS, "seconds")}
     if isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy) and checkpoint:
         # Every worker reads the checkpoint (with several machines, --out must be one shared folder);
         # loading it is a collective operation, so the workers first agree on where they start.
@@ -354,24 +400,18 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
     else:
         resumed = checkpoint.load(lambda folder: load_state(model, folder)) if checkpoint else None
     if resumed:
-        done, history, _ = resumed
+        _, history, _ = resumed
     resumed_seconds = sum(history["seconds"])
-    if STRATEGY is not None:
-        build_from_local_batch(model, x, y)
-    line = EpochLine(epochs, steps=-(-len(x) // args.batch_size))
-    for epoch in range(len(history["loss"]), epochs):
-        # Shuffled here, from (seed, epoch), rather than by fit: a resumed run sees the same batches.
-        order = np.random.default_rng([args.seed, epoch]).permutation(len(x))
-        fit = model.fit(x[order], y[order], batch_size=args.batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                        validation_data=validation, shuffle=False, verbose=0,
-                        callbacks=[line, keras.callbacks.TerminateOnNaN()])
-        for key in keys:
-            history[key].append(float(fit.history[key][-1]) if fit.history.get(key) else float("nan"))
-        history["seconds"].append(line.seconds[-1])
-        if not np.isfinite(history["loss"][-1]):
-            break  # the flow reports the divergence and writes nothing
-        if checkpoint and is_main():  # the chief saves; the other workers read it on --resume
-            checkpoint.save(epoch + 1, history, lambda folder: save_state(model, folder))
+    first = len(history["loss"])
+    if first < epochs:
+        if STRATEGY is not None:
+            build_from_local_batch(model, x, y)
+        steps = -(-len(x) // args.batch_size)
+        line = EpochLine(epochs, steps)
+        model.fit(epoch_batches(x, y, args.seed, range(first, epochs), args.batch_size),
+                  epochs=epochs, initial_epoch=first, steps_per_epoch=steps, shuffle=False,  # epoch_batches shuffles
+                  validation_data=in_batches(normalise(split.x_val), split.y_val, args.batch_size), verbose=0,
+                  callbacks=[line, EpochEnd(history, line, checkpoint), keras.callbacks.TerminateOnNaN()])
     return {**history, "resumed_seconds": resumed_seconds}
 
 
