@@ -5,11 +5,11 @@
     python keras/benchmark.py --list                             # the models and their multiply-adds
     python -m common.benchmark_table                             # the README's table from the record
 
-Per model, the training loop of keras/keras_lab.py (``model.fit`` on the
-pipeline over the normalised in-memory array, batch size --batch-size, shuffled) runs for a
-warm-up (tracing the train function) and then --seconds; a callback reads
-the clock at the end of every step, so the step time includes everything fit
-does between two steps. Reported:
+Per model, the training loop of keras/keras_lab.py (``model.fit`` on its
+tf.data pipeline over the normalised in-memory array, batch size
+--batch-size, shuffled) runs for a warm-up (tracing the train function) and
+then --seconds; a callback reads the clock at the end of every step, so the
+step time includes everything fit does between two steps. Reported:
 
 - samples/s, and GFLOP/s = 6 x multiply-adds per image x samples/s (counted
   from the layers by common.architectures.multiply_adds; 2 FLOPs per
@@ -277,7 +277,8 @@ def _time_calls(call, budget: float) -> float:
 def time_input_pipeline(x, y, bs: int, seed: int, budget: float) -> tuple:
     """Seconds per batch of the training loop's tf.data pipeline, pulled alone."""
     iterator = iter(keras_lab.epoch_batches(x, y, seed, range(1), bs).repeat())
-    return _time_calls(lambda: next(iterator), budget), "keras_lab.epoch_batches (the training loop's pipeline), batches pulled alone"
+    how = "keras_lab.epoch_batches (the training loop's pipeline), batches pulled alone"
+    return _time_calls(lambda: next(iterator), budget), how
 
 
 def time_augmentation(aug, batch, budget: float) -> float:

@@ -1,9 +1,10 @@
 """Keras half of the shared flow: device, model builder, the training loop.
 
 Keras is used plainly: a Sequential model, ``compile``, and one ``fit`` over
-a tf.data pipeline of batches gathered from one in-memory normalised array. Augmentation is a stack of Keras preprocessing
-layers at the front of the model, active in training only, drawing a
-different random transform for each image.
+a tf.data pipeline of batches gathered from one in-memory normalised array.
+Augmentation is a stack of Keras preprocessing layers at the front of the
+model, active in training only, drawing a different random transform for
+each image.
 
 ``--strategy mirrored|multiworker`` builds and compiles the model inside a
 tf.distribute strategy's scope; ``fit`` then splits each batch (``--batch-size``
@@ -339,8 +340,8 @@ def epoch_batches(x, y, seed: int, epochs: range, batch_size: int):
     the same batches as an uninterrupted one.
 
     A tf.data pipeline of our own rather than arrays given to ``fit``: with arrays, destroying the iterator
-    ``fit`` builds from them blocked for 6-30 s after every ``fit`` (TensorFlow 2.21, a tf.data thread
-    pool waiting on its threads), which was most of the time a Keras run spent outside its epochs.
+    ``fit`` builds from them blocked for 6-33 s after every ``fit`` (ex2 model6, TensorFlow 2.21: a tf.data
+    thread pool waiting on its threads), which was most of the time a Keras run spent outside its epochs.
     """
     orders = np.stack([np.random.default_rng([seed, epoch]).permutation(len(x)) for epoch in epochs])
     images, labels = tf.constant(x), tf.constant(y)
@@ -351,6 +352,7 @@ def epoch_batches(x, y, seed: int, epochs: range, batch_size: int):
 
 
 def in_batches(x, y, batch_size: int):
+    """Validation batches in order (a pipeline for the same reason as epoch_batches)."""
     return sharded_by_batch(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)).prefetch(tf.data.AUTOTUNE)
 
 
