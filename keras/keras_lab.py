@@ -374,7 +374,7 @@ class EpochEnd(keras.callbacks.Callback):
         logs = logs or {}
         for key in METRICS:
             self.history[key].append(float(logs[key]) if key in logs else float("nan"))
-        self.history["seconds"].append(self.line.seconds[-1])
+        self.history["seconds"].append(self.line.seconds[-1])  # train() lists `line` first: this epoch's time
         if not np.isfinite(self.history["loss"][-1]):
             self.model.stop_training = True  # the flow reports the divergence and writes nothing
         elif self.checkpoint and is_main():  # the chief saves; the other workers read it on --resume

@@ -334,6 +334,7 @@ def compare_dataloader(args, registry, mnist) -> tuple:
     steps_per_epoch = -(-n // bs)
     loss_fn = nn.CrossEntropyLoss()
     models = {}
+
     def train_steps(kind, batches):
         model = build(entry, args)
         _, amp, scaler = torch_lab.prepare_training(model, None, args)  # the same model and step on both sides
