@@ -317,22 +317,18 @@ class EpochLine(keras.callbacks.Callback):
 
 
 def save_state(model, folder) -> None:
-    model.save_weights(folder / "model.weights.h5")  # includes the layers' random-generator states
-    np.savez(folder / "optimizer.npz", *[v.numpy() for v in model.optimizer.variables])
+    # One file: the weights, the layers' random-generator states and, the optimizer being built by then,
+    # Adam's moments and step count.
+    model.save_weights(folder / "model.weights.h5")
 
 
 def load_state(model, folder) -> None:
-    model.load_weights(folder / "model.weights.h5")
-    optimizer = model.optimizer
-    if not optimizer.built:
+    # An optimizer not yet built has no moments to load into: Keras would skip them with a warning and
+    # the run would go on with Adam started afresh.
+    if not model.optimizer.built:
         with scope():
-            optimizer.build(model.trainable_variables)
-    with np.load(folder / "optimizer.npz") as saved:
-        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    if len(values) != len(optimizer.variables):
-        raise ValueError(f"optimizer state has {len(values)} arrays, the model needs {len(optimizer.variables)}")
-    for variable, value in zip(optimizer.variables, values):
-        variable.assign(value)
+            model.optimizer.build(model.trainable_variables)
+    model.load_weights(folder / "model.weights.h5")
 
 
 def epoch_batches(x, y, seed: int, epochs: range, batch_size: int):
