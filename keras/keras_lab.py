@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the logs
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -328,7 +329,9 @@ def load_state(model, folder) -> None:
     if not model.optimizer.built:
         with scope():
             model.optimizer.build(model.trainable_variables)
-    model.load_weights(folder / "model.weights.h5")
+    with warnings.catch_warnings():  # a state that does not fit is refused, not skipped with a warning
+        warnings.filterwarnings("error", message="Skipping variable loading")
+        model.load_weights(folder / "model.weights.h5")
 
 
 def epoch_batches(x, y, seed: int, epochs: range, batch_size: int):
