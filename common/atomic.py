@@ -1,4 +1,4 @@
-"""Atomic file writes: a crash or Ctrl-C never leaves a half-written output.
+"""Atomic file writes: a crash, Ctrl-C or SIGTERM never leaves a half-written output.
 
 Everything is written to a temporary file in the destination folder and then
 renamed over the target (``os.replace`` is atomic on POSIX and Windows).
@@ -66,17 +66,41 @@ def atomic_dir(path):
         raise
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch scheduler's time limit), handled as Ctrl-C is: cleanup, then a resume hint."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+def terminate_as_interrupt() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so temporary files are removed and the command to resume is printed.
+
+    Python's default for SIGTERM ends the process at once, skipping every ``finally``.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
+    """128 + the signal's number, as a shell reports a process the signal ended."""
+    return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
+
+
 @contextlib.contextmanager
 def interrupts_deferred():
-    """Hold Ctrl-C until the block ends, so a run's figures and record are written as a set."""
+    """Hold Ctrl-C and SIGTERM until the block ends, so a run's figures and record are written as a set."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if received:
-        raise KeyboardInterrupt
+        raise Terminated if signal.SIGTERM in received else KeyboardInterrupt

@@ -16,7 +16,7 @@ campaign continues where it stopped; a record with more epochs (up to the
 report's) also counts, so a capped campaign never replaces a longer run. A
 model that fails is reported and the others still run; the exit code is then
 1, as it is when a model of the report has no script yet. The README's
-results are rebuilt after each model. Ctrl-C stops the current model (the
+results are rebuilt after each model. Ctrl-C or SIGTERM stops the current model (the
 scripts leave no partial files; with --resume, which the campaign passes when
 the scripts take it, the next campaign continues it from its last epoch).
 The scripts keep each model's last checkpoint, so raising --epochs-cap later
@@ -47,6 +47,7 @@ from typing import Optional
 
 from common import report
 from common.architectures import multiply_adds
+from common.atomic import interrupt_exit_code, terminate_as_interrupt
 from common.errors import UserError
 from common.progress import duration
 
@@ -414,7 +415,7 @@ def campaign(jobs: list, root: Path, out: Path, readme: Optional[Path], options)
             if readme:
                 rebuild_readme(readme, out, root, quiet=True)
             current = None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM: the running script is stopped at its checkpoint
         left = [j for j in todo if j.state == "run" and j is not current]
         print(f"\ncampaign: interrupted; {len(finished)} models finished in this campaign"
               + (f", {current.key} stopped (no record; " + ("its checkpoint resumes on the next run)"
@@ -424,7 +425,7 @@ def campaign(jobs: list, root: Path, out: Path, readme: Optional[Path], options)
               file=sys.stderr, flush=True)
         if readme:
             rebuild_readme(readme, out, root, quiet=True)
-        return 130
+        return interrupt_exit_code(exc)
 
     unavailable = [j for j in jobs if j.state == "unavailable"]
     print(f"\ncampaign: {done + len(finished)} of {len(jobs)} models done ({len(finished)} in this campaign), "
@@ -480,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    terminate_as_interrupt()  # a killed campaign stops its running script too, instead of orphaning it
     try:
         options = build_parser().parse_args(argv)
         if options.epochs_cap is not None and options.epochs_cap < 1:
@@ -502,9 +504,9 @@ def main(argv=None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("\ncampaign: interrupted before any model ran", file=sys.stderr)
-        return 130
+        return interrupt_exit_code(exc)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from common.architectures import model_params
+from common.atomic import Terminated, interrupt_exit_code, terminate_as_interrupt
 from common.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -122,6 +123,7 @@ def format_list(exercise) -> str:
 
 def main(exercise, import_backend, argv=None) -> int:
     """Entry point of every exercise script: parse, then run; errors are one line."""
+    terminate_as_interrupt()
     try:
         args = parse_args(exercise, argv)
         if args.list:
@@ -133,11 +135,12 @@ def main(exercise, import_backend, argv=None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         again = " ".join(sys.argv) + ("" if "--resume" in sys.argv else " --resume")
-        print(f"\ninterrupted: finished models are saved, the current one is checkpointed at its last "
-              f"completed epoch; continue with: python {again}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"\n{what}: finished models are saved, the current one is checkpointed at its last completed "
+              f"epoch; continue with: python {again}", file=sys.stderr)
+        return interrupt_exit_code(exc)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

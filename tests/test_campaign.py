@@ -207,7 +207,8 @@ def test_a_failing_model_is_reported_and_the_others_still_run(fake_repo):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_stops_cleanly(fake_repo):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_cleanly(fake_repo, sig, code):
     proc = subprocess.Popen([PYTHON, "-m", "common.campaign", "--root", str(fake_repo), "--only",
                              "pytorch/ex1/slow", "pytorch/ex1/m2"], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -217,9 +218,9 @@ def test_ctrl_c_stops_cleanly(fake_repo):
         if "slow: started" in line:
             break
     start = time.monotonic()
-    os.kill(proc.pid, signal.SIGINT)  # the campaign only: it must stop its child itself
+    os.kill(proc.pid, sig)  # the campaign only: it must stop its child itself, not orphan it
     stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 130, "".join(lines) + stdout + stderr
+    assert proc.returncode == code, "".join(lines) + stdout + stderr
     assert time.monotonic() - start < 25
     assert "campaign: interrupted" in stderr and "pytorch/ex1/slow stopped (no record" in stderr
     assert "1 not run" in stderr and "Run the same command again" in stderr

@@ -92,13 +92,19 @@ def test_a_finished_run_goes_on_with_resume_to_the_history_of_a_longer_run(frame
     assert json.loads(meta_path(extended, framework).read_text())["epoch"] == 4
 
 
+def signal_after_first_checkpoint(framework, sig, out, data_dir):
+    """(exit code, stderr) of a long run sent ``sig`` once it has checkpointed an epoch."""
+    process = start(SCRIPTS[framework], *RUN, "--epochs", 200, "--out", out, data_dir=data_dir)
+    wait_for_checkpoint(process, meta_path(out, framework))
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    return process.returncode, stderr
+
+
 @pytest.mark.parametrize("framework", ["pytorch", "keras"])
 def test_ctrl_c_checkpoints_exits_130_and_leaves_no_partial_outputs(framework, tiny_data, tmp_path):
-    process = start(SCRIPTS[framework], *RUN, "--epochs", 200, "--out", tmp_path, data_dir=tiny_data)
-    wait_for_checkpoint(process, meta_path(tmp_path, framework))
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    code, stderr = signal_after_first_checkpoint(framework, signal.SIGINT, tmp_path, tiny_data)
+    assert code == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
     assert meta_path(tmp_path, framework).exists()
     assert not (tmp_path / "results").exists() and not (tmp_path / "plots").exists()
@@ -110,6 +116,17 @@ def test_ctrl_c_checkpoints_exits_130_and_leaves_no_partial_outputs(framework, t
     meta_path(tmp_path, framework).write_text("{not json")
     broken = run_script(SCRIPTS[framework], *RUN, "--epochs", 200, "--out", tmp_path, "--resume", data_dir=tiny_data)
     assert_one_line_error(broken, "does not parse")
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "keras"])
+def test_sigterm_stops_like_ctrl_c_with_exit_143(framework, tiny_data, tmp_path):
+    """kill, or a batch scheduler's time limit: the same clean stop and resume hint, not a silent death."""
+    code, stderr = signal_after_first_checkpoint(framework, signal.SIGTERM, tmp_path, tiny_data)
+    assert code == 143, stderr
+    assert "terminated (SIGTERM)" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "plots").exists()
+    leftovers = [p.name for p in meta_path(tmp_path, framework).parent.iterdir() if p.name.startswith(".")]
+    assert not leftovers, f"temporary files left behind: {leftovers}"
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "keras"])
