@@ -75,6 +75,7 @@ class Job:
     options: dict = field(default_factory=dict)    # every option the script will see (for record["settings"])
     resumable: bool = False                        # the script takes --resume (checkpoints per epoch)
     done_epochs: int = 0                           # epochs its checkpoint already holds (--resume trains the rest)
+    done_seconds: list = field(default_factory=list)  # what those epochs took: the best guide to the rest
     dataset: str = "cifar10"
     state: str = "run"                             # "done" | "run" | "unavailable"
     reason: str = ""
@@ -99,15 +100,22 @@ def record_path(out: Path, job: Job) -> Path:
     return Path(out) / "results" / job.exercise / job.framework / f"{job.model}.json"
 
 
-def checkpoint_epoch(out: Path, job: Job) -> int:
-    """The last epoch the model's checkpoint holds (0 if none is readable). The script itself checks that it
-    was made with the same settings, and starts from scratch if there is none."""
+def read_checkpoint(out: Path, job: Job) -> tuple:
+    """(the last epoch the model's checkpoint holds, the seconds its epochs took); (0, []) if none is readable.
+    The script itself checks that it was made with the same settings, and starts from scratch if there is none."""
     meta = Path(out) / "checkpoints" / job.exercise / job.framework / job.model / "meta.json"
     try:
-        epoch = json.loads(meta.read_text(encoding="utf-8"))["epoch"]
+        saved = json.loads(meta.read_text(encoding="utf-8"))
+        epoch = saved["epoch"]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        return 0
-    return epoch if isinstance(epoch, int) and 0 < epoch <= job.epochs else 0
+        return 0, []
+    if not (isinstance(epoch, int) and 0 < epoch <= job.epochs):
+        return 0, []
+    history = saved.get("history")
+    seconds = history.get("seconds") if isinstance(history, dict) else None
+    if not isinstance(seconds, list):
+        return epoch, []
+    return epoch, [s for s in seconds if isinstance(s, (int, float)) and s > 0]
 
 
 def read_record(path: Path):
@@ -244,7 +252,7 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
         why = "--force" if not diffs else "record differs: " + ", ".join(diffs)
     job.state, job.reason = "run", why
     if job.resumable:
-        job.done_epochs = checkpoint_epoch(out, job)
+        job.done_epochs, job.done_seconds = read_checkpoint(out, job)
         if job.done_epochs:
             job.reason += f"; continues its checkpoint after epoch {job.done_epochs}"
 
@@ -266,7 +274,8 @@ def rates(out: Path) -> dict:
 
 
 def estimate(jobs: list, out: Path, options) -> None:
-    """Each job's seconds: its own record's rate, else scaled by multiply-adds, else similar runs, else a guess.
+    """Each job's seconds: its checkpoint's epochs, else its own record's rate, else scaled by multiply-adds,
+    else similar runs, else a guess.
 
     Scaling: the median seconds per image per multiply-add of this framework's
     recorded compute-bound models (>= SCALABLE_MACS), times the job's own
@@ -281,6 +290,11 @@ def estimate(jobs: list, out: Path, options) -> None:
             per_mac[key[1]].append(rate / macs[key])
     for job in jobs:
         if job.state != "run":
+            continue
+        if job.done_seconds:  # the very run it continues, on this machine; the median skips warm-up epochs
+            per_epoch = statistics.median(job.done_seconds)
+            job.estimate_kind = f"measured: {per_epoch:.0f} s per epoch in its checkpoint"
+            job.estimate_s = STARTUP_S + per_epoch * (job.epochs - job.done_epochs)
             continue
         if (job.exercise, job.framework, job.model) in measured:
             rate, job.estimate_kind = measured[job.exercise, job.framework, job.model], "measured"

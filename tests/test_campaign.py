@@ -183,6 +183,11 @@ def test_a_shorter_run_continues_from_its_kept_checkpoint_unless_forced(fake_rep
     forced = run_campaign(fake_repo, "--dry-run", "--only", "pytorch/ex1/m1", "--force").stdout
     assert "continues its checkpoint" not in forced and "--resume" not in forced
 
+    # The checkpoint's own epoch times, when it holds them, beat the record's rate (another run, maybe shorter).
+    meta.write_text(json.dumps({"epoch": 2, "history": {"seconds": [30.0, 34.0]}}))
+    line = plan_line(run_campaign(fake_repo, "--dry-run", "--only", "pytorch/ex1/m1").stdout, "pytorch/ex1/m1")
+    assert f"~{campaign.duration(campaign.STARTUP_S + 18 * 32.0)} (measured: 32 s per epoch in its checkpoint" in line
+
 
 def test_a_failing_model_is_reported_and_the_others_still_run(fake_repo):
     result = run_campaign(fake_repo, "--only", "pytorch/ex1/m1", "broken", "pytorch/ex1/m2", "--epochs-cap", "2")
