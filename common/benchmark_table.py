@@ -30,6 +30,7 @@ from typing import Optional
 
 from common.atomic import write_text
 from common.errors import UserError
+from common.parser import Parser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "results" / "benchmarks"
@@ -114,26 +115,21 @@ def select(entries: list, requested: Optional[list]) -> list:
 
 # --- the command line ---------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        raise UserError(f"{message} (see --help)")
-
-
 def build_parser(framework: str, description: str) -> argparse.ArgumentParser:
-    parser = _Parser(prog=f"python {framework}/benchmark.py", description=description,
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(prog=f"python {framework}/benchmark.py", description=description)
     parser.add_argument("--models", nargs="+", metavar="NAME", default=None,
                         help="e.g. ex1/model4 ex3/PraisyNetDA, an exercise (ex2), or a plain name when unambiguous "
                              "(default: every model of every exercise described by layers)")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=128, help="training images per step")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="length of each measurement, after warm-up")
     parser.add_argument("--out", default=None, metavar="FILE",
                         help=f"the JSON record (default: results/benchmarks/{framework}.json)")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                        help="auto: CUDA, then Apple MPS, then CPU")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the batches timed")
     parser.add_argument("--peak-size", type=int, default=2048, metavar="N",
                         help="side of the square fp32 matmuls that measure the machine's peak")
     parser.add_argument("--eval-figures", action=argparse.BooleanOptionalAction, default=None,
@@ -337,7 +333,7 @@ def insert_section(readme: str, section: str) -> str:
 
 
 def main(argv=None) -> int:
-    parser = _Parser(prog="python -m common.benchmark_table", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m common.benchmark_table", description=__doc__.split("\n\n")[0])
     parser.add_argument("--readme", default=str(REPO_ROOT / "README.md"))
     parser.add_argument("--results", default=str(RESULTS_DIR), help="folder of <framework>.json records")
     mode = parser.add_mutually_exclusive_group()

@@ -49,6 +49,7 @@ from common import report
 from common.architectures import multiply_adds
 from common.atomic import interrupt_exit_code, terminate_as_interrupt
 from common.errors import UserError
+from common.parser import Parser
 from common.progress import duration
 
 REPO_ROOT = report.REPO_ROOT
@@ -461,14 +462,8 @@ def script_args(text: str) -> tuple:
     return pattern.strip(), shlex.split(rest)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, as the scripts do
-        raise UserError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m common.campaign", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(prog="python -m common.campaign", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", metavar="PATTERN", default=None,
                         help="run only these: ex1, keras/ex2, pytorch/ex3/PraisyNet, ex2/model1, model* ...")
     parser.add_argument("--epochs-cap", type=int, default=None, metavar="N",

@@ -14,43 +14,36 @@ from pathlib import Path
 from common.architectures import model_params
 from common.atomic import Terminated, interrupt_exit_code, terminate_as_interrupt
 from common.errors import UserError
+from common.parser import Parser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ("auto", "cpu", "cuda", "mps")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        raise UserError(f"{message} (see --help)")
-
-
 def build_parser(exercise) -> argparse.ArgumentParser:
     names = list(exercise.models)
-    parser = _Parser(
-        prog=f"python {exercise.framework}/{exercise.script}",
-        description=exercise.description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = Parser(prog=f"python {exercise.framework}/{exercise.script}", description=exercise.description)
     parser.add_argument("--models", nargs="+", metavar="NAME", default=names,
-                        help=f"models to train, in this order; one or more of: {' '.join(names)}")
+                        help=f"models to train, in this order; one or more of: {' '.join(names)} (default: all of them)")
     parser.add_argument("--list", action="store_true", help="list the models (architecture, trainable parameters) and exit")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"epochs per model (default: the report's, {exercise.epochs} unless the model says otherwise)")
-    parser.add_argument("--batch-size", type=int, default=exercise.batch_size)
+    parser.add_argument("--batch-size", type=int, default=exercise.batch_size, help="training images per step")
     parser.add_argument("--lr", type=float, default=exercise.lr, help="Adam learning rate (the report names none)")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="use only the first N training and first N test images (smoke runs)")
     parser.add_argument("--val-split", type=float, default=0.1,
                         help="fraction of the training set held out for validation (the last images); "
                              "0 validates on the test set, as the original report did")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the initial weights, the shuffling and the augmentation")
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="auto: CUDA, then Apple MPS, then CPU")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
     parser.add_argument("--out", default=str(REPO_ROOT), metavar="DIR",
-                        help="root for plots/, ten_worst/, results/ and checkpoints/")
+                        help="root for plots/, ten_worst/, results/ and checkpoints/ (default: this repository)")
     parser.add_argument("--resume", action="store_true",
                         help="continue each model from its last completed epoch (checkpoints/ under --out)")
     parser.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",

@@ -19,7 +19,6 @@ TensorFlow or numpy.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import importlib.util
 import json
@@ -32,6 +31,7 @@ from typing import Optional
 
 from common.atomic import write_text
 from common.errors import UserError
+from common.parser import Parser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_CSV = Path(__file__).resolve().parent / "reference_results.csv"
@@ -627,16 +627,15 @@ def rebuild(readme, results, root=REPO_ROOT, check=False) -> bool:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m common.report", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(prog="python -m common.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--readme", default=str(REPO_ROOT / "README.md"), help="README to rewrite between "
                         f"the {BEGIN} and {END} lines")
     parser.add_argument("--results", default=str(REPO_ROOT / "results"),
                         help="folder of <ex>/<framework>/<model>.json records (figures are looked for beside it)")
     parser.add_argument("--root", default=str(REPO_ROOT), help="repository holding keras/ and pytorch/ scripts")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the README is out of date")
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         changed = rebuild(args.readme, args.results, args.root, check=args.check)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

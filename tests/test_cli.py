@@ -1,4 +1,5 @@
 """The shared command line, through the real scripts, as a user runs them."""
+import re
 import subprocess
 import time
 
@@ -42,6 +43,21 @@ def test_help_and_list_are_fast_and_import_no_framework(script, option):
     assert result.returncode == 0, result.stderr
     assert "IMPORTED: []" in result.stdout
     assert elapsed < 2.0, f"{script} {option} took {elapsed:.1f} s"
+
+
+COMMANDS = [[script] for script in SCRIPTS] + [["keras/benchmark.py"], ["pytorch/benchmark.py"],
+                                               ["-m", "common.campaign"], ["-m", "common.report"],
+                                               ["-m", "common.benchmark_table"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_states_each_default_once_and_no_empty_ones(command):
+    result = subprocess.run([PYTHON, *command, "--help"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for option in re.split(r"\n(?=  -)", result.stdout):  # one block per option; argparse wraps its lines
+        text = " ".join(option.split())
+        assert text.count("(default:") <= 1, text
+        assert "(default: None)" not in text and "(default: False)" not in text, text
 
 
 @pytest.mark.parametrize("script", list(EX1_PARAMS))
