@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from common.atomic import write_text
+from common.atomic import Terminated, interrupt_exit_code, terminate_as_interrupt, write_text
 from common.errors import UserError
 from common.parser import Parser
 
@@ -135,8 +135,42 @@ def build_parser(framework: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--eval-figures", action=argparse.BooleanOptionalAction, default=None,
                         help="also time evaluation plus all figures of ex1/model1 on the 10,000 MNIST test images "
                              "(default: on when --models is not given)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="threads the framework computes with (torch.set_num_threads; TensorFlow's intra- and "
+                             "inter-op pools) (default: the framework's, one per core); on a machine shared with "
+                             "other jobs, 1 avoids threads waiting for each other")
     parser.add_argument("--list", action="store_true", help="list the models with their multiply-adds and exit")
     return parser
+
+
+def benchmark_main(framework: str, description: str, run, argv=None, add_options=None) -> int:
+    """Entry point of both benchmark scripts: parse, check, then ``run(args, registry, entries)``.
+
+    Errors are one line (exit 2). Ctrl-C and SIGTERM end it with one line too
+    (exit 130, 143): the record is written only at the very end, and
+    atomically, so an interrupted benchmark writes nothing.
+    """
+    terminate_as_interrupt()
+    try:
+        parser = build_parser(framework, description)
+        if add_options:
+            add_options(parser)
+        args = parser.parse_args(argv)
+        check_args(args, framework)
+        registry = load_registry(framework)
+        entries = select(registry, args.models)
+        if args.list:
+            print(format_list(entries))
+            return 0
+        run(args, registry, entries)
+        return 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"\n{what}: benchmark stopped, nothing written", file=sys.stderr)
+        return interrupt_exit_code(exc)
 
 
 def check_args(args, framework: str) -> None:
@@ -146,6 +180,8 @@ def check_args(args, framework: str) -> None:
         raise UserError(f"--seconds must be positive, got {args.seconds}")
     if not 64 <= args.peak_size <= 16384:
         raise UserError(f"--peak-size must be between 64 and 16384, got {args.peak_size}")
+    if args.threads is not None and not 1 <= args.threads <= 1024:
+        raise UserError(f"--threads must be at least 1, got {args.threads}")
     full = args.models is None
     if args.eval_figures is None:
         args.eval_figures = full

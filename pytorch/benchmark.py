@@ -48,9 +48,8 @@ import datetime  # noqa: E402
 import gc  # noqa: E402
 import time  # noqa: E402
 
-from common.benchmark_table import (CONV_HEAVY_MACS, build_parser, check_args, evaluation_figures,  # noqa: E402
-                                    format_list, load_average, load_registry, machine, render, select)
-from common.errors import UserError  # noqa: E402
+from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
+                                    machine, render)
 
 FRAMEWORK = "pytorch"
 WARMUP_STEPS = 3
@@ -59,33 +58,18 @@ torch = nn = torch_lab = None  # imported by run(), after the arguments and the 
 
 
 def main(argv=None) -> int:
-    try:
-        parser = build_parser(FRAMEWORK, __doc__.split("\n\n")[0])
-        parser.add_argument("--compare-dataloader", action=argparse.BooleanOptionalAction, default=None,
-                            help="also time one epoch of ex1/model1 through a per-sample DataLoader against the "
-                                 "in-memory loop (default: on when --models is not given)")
-        parser.add_argument("--threads", type=int, default=None, metavar="N",
-                            help="torch.set_num_threads(N) (default: torch's, one per core); on a machine shared "
-                                 "with other jobs, 1 avoids threads waiting for each other")
-        parser.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
-                            help="time the step without channels_last (CPU, CUDA) and autocast (CUDA), "
-                                 "as the exercises' flag of the same name trains")
-        parser.add_argument("--profile", action="store_true",
-                            help="after each model, print torch.profiler's top operators over a few steps")
-        args = parser.parse_args(argv)
-        check_args(args, FRAMEWORK)
-        if args.threads is not None and not 1 <= args.threads <= 1024:
-            raise UserError(f"--threads must be at least 1, got {args.threads}")
-        registry = load_registry(FRAMEWORK)
-        entries = select(registry, args.models)
-        if args.list:
-            print(format_list(entries))
-            return 0
-        run(args, registry, entries)
-        return 0
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return benchmark_main(FRAMEWORK, __doc__.split("\n\n")[0], run, argv, add_options=add_torch_options)
+
+
+def add_torch_options(parser) -> None:
+    parser.add_argument("--compare-dataloader", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time one epoch of ex1/model1 through a per-sample DataLoader against the "
+                             "in-memory loop (default: on when --models is not given)")
+    parser.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
+                        help="time the step without channels_last (CPU, CUDA) and autocast (CUDA), "
+                             "as the exercises' flag of the same name trains")
+    parser.add_argument("--profile", action="store_true",
+                        help="after each model, print torch.profiler's top operators over a few steps")
 
 
 # --- measurements ----------------------------------------------------------------

@@ -1,12 +1,15 @@
 """The performance benchmark: both scripts run (as subprocesses, one framework each) on tiny data and
 write their records; the table renders; the README section is inserted once and then left alone."""
 import json
+import os
+import signal
+import subprocess
 
 import pytest
 
 from common import benchmark_table
 from common.architectures import multiply_adds
-from tests.helpers import assert_one_line_error, run_script
+from tests.helpers import PYTHON, REPO, assert_one_line_error, run_script
 
 MODEL_FIELDS = {"id", "exercise", "model", "dataset", "augmentation", "multiply_adds", "conv_heavy", "steps",
                 "samples_per_s", "step_ms", "gflops", "peak_gflops_before", "fraction_of_peak", "input_share",
@@ -67,6 +70,32 @@ def test_keras_benchmark_writes_its_record(tiny_data, tmp_path):
     record = json.loads(out.read_text())
     check_record(record, "keras", ["ex1/model1", "ex3/model9"])
     assert "dataloader_comparison" not in record  # PyTorch only
+
+
+@pytest.mark.parametrize("framework, sig, code", [("pytorch", signal.SIGINT, 130), ("pytorch", signal.SIGTERM, 143),
+                                                 ("keras", signal.SIGTERM, 143)])
+def test_an_interrupted_benchmark_stops_with_one_line_and_writes_nothing(framework, sig, code, tiny_data, tmp_path):
+    """Ctrl-C or kill while it measures: no traceback, the signal's exit code, and no record or temporary file."""
+    out = tmp_path / "bench"
+    process = subprocess.Popen(
+        [PYTHON, f"{framework}/benchmark.py", "--models", "ex1/model1", "--seconds", "300", "--batch-size", "16",
+         "--peak-size", "256", "--out", str(out / "record.json")],
+        cwd=REPO, env={**os.environ, "LAB_DATA_DIR": str(tiny_data)}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for line in process.stdout:  # the peak is printed once the framework is up, just before the model
+            if line.startswith("fp32 matmul peak"):
+                break
+        else:
+            pytest.fail(f"the benchmark ended before it measured: {process.stderr.read()}")
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].endswith("benchmark stopped, nothing written"), stderr
+    assert not out.exists() or not list(out.iterdir())  # neither the record nor a temporary file
 
 
 def test_model_names_and_list_need_no_framework():
