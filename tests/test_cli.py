@@ -58,6 +58,7 @@ def test_help_states_each_default_once_and_no_empty_ones(command):
         text = " ".join(option.split())
         assert text.count("(default:") <= 1, text
         assert "(default: None)" not in text and "(default: False)" not in text, text
+        assert "(default: True)" not in text, text  # a --no-X flag's "True" reads as the opposite of its name
 
 
 @pytest.mark.parametrize("script", list(EX1_PARAMS))
