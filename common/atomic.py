@@ -83,6 +83,11 @@ def terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+def interrupt_name(interrupt: KeyboardInterrupt) -> str:
+    """How a stop message names the interrupt: "interrupted" (Ctrl-C) or "terminated (SIGTERM)"."""
+    return "terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted"
+
+
 def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
     """128 + the signal's number, as a shell reports a process the signal ended."""
     return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)

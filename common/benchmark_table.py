@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from common.atomic import Terminated, interrupt_exit_code, terminate_as_interrupt, write_text
+from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt, write_text
 from common.errors import UserError
 from common.parser import Parser
 
@@ -168,8 +168,7 @@ def benchmark_main(framework: str, description: str, run, argv=None, add_options
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-        print(f"\n{what}: benchmark stopped, nothing written", file=sys.stderr)
+        print(f"\n{interrupt_name(exc)}: benchmark stopped, nothing written", file=sys.stderr)
         return interrupt_exit_code(exc)
 
 

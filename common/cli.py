@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from common.architectures import model_params
-from common.atomic import Terminated, interrupt_exit_code, terminate_as_interrupt
+from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt
 from common.errors import UserError
 from common.parser import Parser
 
@@ -130,8 +130,7 @@ def main(exercise, import_backend, argv=None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         again = " ".join(sys.argv) + ("" if "--resume" in sys.argv else " --resume")
-        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-        print(f"\n{what}: finished models are saved, the current one is checkpointed at its last completed "
+        print(f"\n{interrupt_name(exc)}: finished models are saved, the current one is checkpointed at its last completed "
               f"epoch; continue with: python {again}", file=sys.stderr)
         return interrupt_exit_code(exc)
     except BrokenPipeError:
