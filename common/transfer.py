@@ -46,6 +46,19 @@ def check_args(args, models: dict, make_model: Callable, check_file: Callable[[s
         args.reduced_notes["image_size"] = f"images upsampled to {args.image_size}x{args.image_size} (report: 32x32)"
 
 
+def architecture_text(backbone: str, head: str, weights: str, frozen: bool, image_size: int) -> str:
+    """The record's architecture line for these options, the same words in both frameworks."""
+    source = {"imagenet": "ImageNet weights", "none": "no pretrained weights"}.get(weights, f"weights from {weights}")
+    text = f"ResNet50 ({backbone}, {source}, {'frozen' if frozen else 'every layer trainable'}) - {head}"
+    return text if image_size == 32 else f"upsample to {image_size}x{image_size} - {text}"
+
+
+def first_line(exc) -> str:
+    """An exception's first line (or its type's name) for a one-line error; library messages run long."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def require_file(path: str, what: str) -> None:
     if not Path(path).is_file():
         raise UserError(f"--weights {path}: no such file (give imagenet, none, or the path of {what})")

@@ -136,7 +136,7 @@ def imagenet_weights_file() -> str:
         return keras.utils.get_file(WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models", file_hash=WEIGHTS_MD5,
                                     cache_dir=str(folder.parent))
     except Exception as exc:  # get_file raises plain Exception for URL errors; also timeouts, bad hashes
-        reason = _first_line(exc).split(" -- ", 1)[-1]  # "URL fetch failure on <url>: <errno> -- <reason>"
+        reason = transfer.first_line(exc).split(" -- ", 1)[-1]  # "URL fetch failure on <url>: <errno> -- <reason>"
         raise UserError(f"Keras' ImageNet weights for ResNet50 are not cached and could not be downloaded from "
                         f"{WEIGHTS_URL} ({reason}): put that file in {folder}/ (or give it with "
                         f"--weights PATH), or train from scratch with --weights none") from None
@@ -154,29 +154,20 @@ def load_backbone(backbone, path) -> None:
             backbone.load_weights(path)
         except Exception as exc:  # OSError: not HDF5; ValueError: another architecture
             raise UserError(f"--weights {path}: not the weights of a Keras ResNet50(include_top=False) "
-                            f"({_first_line(exc)})") from None
+                            f"({transfer.first_line(exc)})") from None
     skipped = [w for w in caught if issubclass(w.category, UserWarning) and "keras" in str(w.filename)]
     if skipped:
         raise UserError(f"--weights {path}: not the weights of a Keras ResNet50(include_top=False) "
-                        f"({_first_line(skipped[0].message)})")
+                        f"({transfer.first_line(skipped[0].message)})")
     for w in caught:  # anything else: show it as usual
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
-def _first_line(exc) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --- the registry -----------------------------------------------------------
 
 def resnet_model(augment, weights="imagenet", frozen=False, image_size=32) -> ModelDef:
-    source = {"imagenet": "ImageNet weights", "none": "no pretrained weights"}.get(weights,
-                                                                                   f"weights from {weights}")
-    text = (f"ResNet50 (keras.applications, {source}, {'frozen' if frozen else 'every layer trainable'}) - "
-            f"GlobalAveragePooling2D - Dense 10 softmax")
-    if image_size != 32:
-        text = f"upsample to {image_size}x{image_size} - " + text
+    text = transfer.architecture_text("keras.applications", "GlobalAveragePooling2D - Dense 10 softmax",
+                                      weights, frozen, image_size)
 
     def build(input_shape, n_classes, args):
         return build_resnet(input_shape, n_classes, args, augment)

@@ -153,7 +153,7 @@ def imagenet_state_dict() -> dict:
     try:
         return weights.get_state_dict(progress=True, check_hash=True)
     except Exception as exc:  # URLError, timeout, hash mismatch, unreadable cache: all end here
-        reason = _first_line(exc)
+        reason = transfer.first_line(exc)
         if cached.is_file():
             raise UserError(f"the cached ImageNet weights {cached} cannot be read ({reason}): delete the file to "
                             f"download it again, or train from scratch with --weights none") from None
@@ -169,7 +169,8 @@ def read_state_dict(path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # not a torch file, truncated, or pickled objects weights_only refuses
-        raise UserError(f"--weights {path}: not a PyTorch weights file torch.load can read ({_first_line(exc)}); "
+        raise UserError(f"--weights {path}: not a PyTorch weights file torch.load can read "
+                        f"({transfer.first_line(exc)}); "
                         f"expected a state_dict saved with torch.save(model.state_dict(), PATH)") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise UserError(f"--weights {path}: not a state_dict (a dict of tensors); "
@@ -185,7 +186,7 @@ def load_backbone(net, state: dict, source: str) -> None:
     except RuntimeError as exc:  # shape mismatches
         lines = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line]
         raise UserError(f"--weights {source}: not the weights of a torchvision ResNet50 "
-                        f"({lines[0] if lines else _first_line(exc)})") from None
+                        f"({lines[0] if lines else transfer.first_line(exc)})") from None
     missing = [k for k in result.missing_keys if not k.startswith("fc.")]
     if missing or result.unexpected_keys:
         example = (missing or result.unexpected_keys)[0]
@@ -193,20 +194,10 @@ def load_backbone(net, state: dict, source: str) -> None:
                         f"tensors missing, {len(result.unexpected_keys)} unknown ones, e.g. {example!r})")
 
 
-def _first_line(exc) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 # --- the registry -----------------------------------------------------------
 
 def resnet_model(augment, weights="imagenet", frozen=False, image_size=32) -> ModelDef:
-    source = {"imagenet": "ImageNet weights", "none": "no pretrained weights"}.get(weights,
-                                                                                   f"weights from {weights}")
-    text = (f"ResNet50 (torchvision, {source}, {'frozen' if frozen else 'every layer trainable'}) - "
-            f"Linear 10 (softmax in the loss)")
-    if image_size != 32:
-        text = f"upsample to {image_size}x{image_size} - " + text
+    text = transfer.architecture_text("torchvision", "Linear 10 (softmax in the loss)", weights, frozen, image_size)
     return ModelDef(build=build_resnet, params=FROZEN_PARAMS if frozen else PARAMS, augment=augment,
                     summary_text=text)
 

@@ -1,7 +1,6 @@
 """The shared command line, through the real scripts, as a user runs them."""
 import re
 import subprocess
-import time
 
 import pytest
 
@@ -36,13 +35,12 @@ def list_params(script) -> dict:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 @pytest.mark.parametrize("option", ["--help", "--list"])
-def test_help_and_list_are_fast_and_import_no_framework(script, option):
-    start = time.perf_counter()
+def test_help_and_list_import_no_framework(script, option):
+    # Importing TensorFlow or torch is what would make them slow (seconds, not tenths). This checks
+    # that cause rather than a wall-clock limit, which failed whenever a training run shared the CPU.
     result = subprocess.run([PYTHON, "-c", PROBE, script, option], cwd=REPO, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr
     assert "IMPORTED: []" in result.stdout
-    assert elapsed < 2.0, f"{script} {option} took {elapsed:.1f} s"
 
 
 COMMANDS = [[script] for script in SCRIPTS] + [["keras/benchmark.py"], ["pytorch/benchmark.py"],

@@ -7,6 +7,7 @@ closed local port, so it fails at once even on a machine with internet and
 never downloads anything.
 """
 import importlib.util
+import json
 
 import pytest
 
@@ -112,3 +113,17 @@ def test_settings_reach_the_record_and_the_reduced_list(framework, tmp_path):
     assert args.record_settings == {"weights": "imagenet", "freeze_backbone": False, "image_size": 32}
     assert args.reduced_notes == {}
     assert all(model.params == module.PARAMS for model in module.EXERCISE.models.values())
+
+
+@pytest.mark.parametrize("framework", list(SCRIPTS))
+def test_committed_records_name_the_architecture_the_script_builds_for_their_settings(framework, tmp_path):
+    from common.cli import parse_args
+
+    module = load_script(framework)
+    records = [json.loads(path.read_text()) for path in sorted((REPO / "results" / "ex4" / framework).glob("*.json"))]
+    assert {record["model"] for record in records} == set(module.EXERCISE.models)
+    for record in records:
+        settings = record["settings"]
+        parse_args(module.EXERCISE, ["--weights", settings["weights"], "--image-size", str(settings["image_size"]),
+                                     "--out", str(tmp_path)] + ["--freeze-backbone"] * settings["freeze_backbone"])
+        assert module.EXERCISE.models[record["model"]].summary() == record["architecture"]
