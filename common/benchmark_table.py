@@ -19,16 +19,19 @@ Standard library only: never imports torch, TensorFlow or numpy.
 from __future__ import annotations
 
 import argparse
+import datetime
+import gc
 import importlib.util
 import json
 import os
 import platform
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt, write_text
+from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt, write_json, write_text
 from common.errors import UserError
 from common.parser import Parser
 
@@ -227,6 +230,95 @@ def load_average() -> Optional[list]:
         return [round(v, 2) for v in os.getloadavg()]
     except (OSError, AttributeError):  # not on Windows
         return None
+
+
+# --- the measuring loop both scripts share ---------------------------------------
+
+def now_utc() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def matmul_peak(multiply, n: int, repeats: int) -> dict:
+    """fp32 GFLOP/s of the best and the median of ``repeats`` timed calls of ``multiply``.
+
+    ``multiply()`` computes one product of two n x n float32 matrices (2 n^3
+    FLOPs) and waits for it; a first, untimed call pays for allocation and
+    kernel choice.
+    """
+    multiply()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        multiply()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    flops = 2 * n ** 3
+    return {"gflops": flops / times[0] / 1e9, "median_gflops": flops / times[len(times) // 2] / 1e9}
+
+
+def measure_models(entries: list, measure, peak) -> tuple:
+    """``measure(entry)`` for every model, each as a share of the best matmul peak; (results, peaks).
+
+    ``peak(repeats)`` is the framework's matmul_peak at --peak-size, and each
+    result holds the one measured just before its model. On a shared machine
+    that peak varies with the other jobs; the best of all (5 at start, 3
+    before each model, 5 at the end) is the machine's, so every share is of the
+    same, most favourable, number: a lower bound.
+    """
+    start = peak(5)
+    print(f"fp32 matmul peak: {start['gflops']:.1f} GFLOP/s (best of 5; median {start['median_gflops']:.1f})",
+          flush=True)
+    best, results = start["gflops"], []
+    for entry in entries:
+        result = measure(entry)
+        results.append(result)
+        best = max(best, result["peak_gflops_before"])
+        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
+        print_row(result)
+        gc.collect()  # free this model's memory before the next one is timed
+    end = peak(5)["gflops"]
+    best = max(best, end)
+    for result in results:  # every model against the machine's best measured peak
+        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
+    return results, {"peak_gflops": round(best, 2), "peak_gflops_at_start": round(start["gflops"], 2),
+                     "peak_gflops_at_end": round(end, 2)}
+
+
+def print_row(r: dict) -> None:
+    aug = f"  augment {r['augment_share']:6.1%}" if r["augment_share"] is not None else ""
+    print(f"{r['id']:<18} {r['multiply_adds'] / 1e6:8.2f} M mult-adds  {r['samples_per_s']:8.0f} samples/s  "
+          f"{r['gflops']:6.1f} GFLOP/s = {r['fraction_of_peak']:6.1%} of the best peak so far "
+          f"(matmul just before: {r['peak_gflops_before']:.1f})  "
+          f"input {r['input_share']:6.1%}{aug}", flush=True)
+
+
+def new_record(framework: str, args, started: datetime.datetime, load_start, software: dict, results: list,
+               peaks: dict, peak_operation: str) -> dict:
+    """The record's fields common to both frameworks; ``software``: versions, device, threads."""
+    return {
+        "framework": framework,
+        "date": started.date().isoformat(),
+        "created": started.isoformat(timespec="seconds"),
+        "command": " ".join([f"{framework}/benchmark.py"] + sys.argv[1:]),
+        **software,
+        **machine(),
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "seconds": args.seconds,
+        "load_average_start": load_start,
+        **peaks,
+        "peak_method": f"{peak_operation} {args.peak_size}x{args.peak_size} float32, the best of all: "
+                       f"5 at start, 3 before each model, 5 at the end",
+        "models": results,
+    }
+
+
+def save_record(record: dict, out: Path) -> None:
+    """Write the record (atomically: an interrupted benchmark leaves the old one) and print its table."""
+    record["load_average_end"] = load_average()
+    write_json(out, record)
+    print("\n" + render(record))
+    print(f"\nrecord -> {out}", flush=True)
 
 
 # --- the table ------------------------------------------------------------------

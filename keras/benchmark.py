@@ -43,13 +43,12 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow the real keras package
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
-import gc  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 
+from common import benchmark_table  # noqa: E402
 from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
-                                    machine, render)
+                                    measure_models, new_record, now_utc, save_record)
 
 FRAMEWORK = "keras"
 WARMUP_STEPS = 3
@@ -68,7 +67,7 @@ def run(args, registry, entries) -> None:
 
     from common import experiment  # noqa: F401  matplotlib and scikit-learn, loaded before training as in a run
 
-    load_start, started = load_average(), datetime.datetime.now(datetime.timezone.utc)
+    load_start, started = load_average(), now_utc()
     # Data first: a missing file fails before TensorFlow loads.
     needed = {e.exercise.dataset for e in entries}
     if args.eval_figures:
@@ -86,75 +85,35 @@ def run(args, registry, entries) -> None:
     print(f"keras {keras.__version__}, tensorflow {tf.__version__} on {device}; load average {load_start}",
           flush=True)
 
-    peak = matmul_peak(args.peak_size, repeats=5)
-    print(f"fp32 matmul peak: {peak['gflops']:.1f} GFLOP/s (best of 5; median {peak['median_gflops']:.1f})",
-          flush=True)
-    best = peak["gflops"]
-    normalised = {}
-    results, trained = [], {}
-    for entry in entries:
-        if entry.exercise.dataset not in normalised:
-            ds = data[entry.exercise.dataset]
-            normalised = {entry.exercise.dataset: (keras_lab.normalise(ds.x_train), ds.y_train)}
-        x, y = normalised[entry.exercise.dataset]
-        result, model = measure(entry, x, y, args)
-        results.append(result)
-        best = max(best, result["peak_gflops_before"])
-        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
-        if entry.id == "ex1/model1":
-            trained[entry.id] = model
-        print_row(result)
-        gc.collect()  # free this model's memory before the next one is timed
-    normalised.clear()
+    normalised, trained = {}, {}
 
-    end_peak = matmul_peak(args.peak_size, repeats=5)["gflops"]
-    best = max(best, end_peak)
-    for result in results:  # every model against the machine's best measured peak
-        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
+    def measure_entry(entry):
+        if entry.exercise.dataset not in normalised:  # one data set in memory at a time
+            ds = data[entry.exercise.dataset]
+            normalised.clear()
+            normalised[entry.exercise.dataset] = (keras_lab.normalise(ds.x_train), ds.y_train)
+        result, model = measure(entry, *normalised[entry.exercise.dataset], args)
+        if entry.id == "ex1/model1":  # --eval-figures predicts with it
+            trained[entry.id] = model
+        return result
+
+    results, peaks = measure_models(entries, measure_entry, lambda repeats: matmul_peak(args.peak_size, repeats))
+    normalised.clear()
     intra = tf.config.threading.get_intra_op_parallelism_threads()
-    record = {
-        "framework": FRAMEWORK,
-        "date": started.date().isoformat(),
-        "created": started.isoformat(timespec="seconds"),
-        "command": " ".join(["keras/benchmark.py"] + sys.argv[1:]),
-        "versions": keras_lab.versions(),
-        "device": device,
-        "threads": intra or "TensorFlow's default (one per core)",
-        **machine(),
-        "batch_size": args.batch_size,
-        "seed": args.seed,
-        "seconds": args.seconds,
-        "load_average_start": load_start,
-        "peak_gflops": round(best, 2),
-        "peak_gflops_at_start": round(peak["gflops"], 2),
-        "peak_gflops_at_end": round(end_peak, 2),
-        "peak_method": f"tf.linalg.matmul {args.peak_size}x{args.peak_size} float32, the best of all: 5 at start, "
-                       f"3 before each model, 5 at the end",
-        "models": results,
-    }
+    software = {"versions": keras_lab.versions(), "device": device,
+                "threads": intra or "TensorFlow's default (one per core)"}
+    record = new_record(FRAMEWORK, args, started, load_start, software, results, peaks, "tf.linalg.matmul")
     if args.eval_figures:
         record["evaluation_figures"] = evaluation_figures(keras_lab, build, args, registry, data["mnist"], device,
                                                          trained.get("ex1/model1"), " (tracing included)")
-    record["load_average_end"] = load_average()
-
-    from common.atomic import write_json
-    write_json(args.out, record)
-    print("\n" + render(record))
-    print(f"\nrecord -> {args.out}", flush=True)
+    save_record(record, args.out)
 
 
 def matmul_peak(n: int, repeats: int) -> dict:
-    """fp32 GFLOP/s of the best of ``repeats`` square matmuls (2 n^3 FLOPs each)."""
     a = tf.random.normal((n, n), dtype=tf.float32)
     b = tf.random.normal((n, n), dtype=tf.float32)
-    tf.linalg.matmul(a, b)[0, 0].numpy()
-    times = []
-    for _ in range(repeats):
-        start = now()
-        tf.linalg.matmul(a, b)[0, 0].numpy()  # reading one element waits for the product
-        times.append(now() - start)
-    times.sort()
-    return {"gflops": 2 * n ** 3 / times[0] / 1e9, "median_gflops": 2 * n ** 3 / times[len(times) // 2] / 1e9}
+    # reading one element waits for the product
+    return benchmark_table.matmul_peak(lambda: tf.linalg.matmul(a, b)[0, 0].numpy(), n, repeats)
 
 
 def count_multiply_adds(entry, model) -> tuple:
@@ -268,14 +227,6 @@ def time_augmentation(aug, batch, budget: float) -> float:
     apply = tf.function(lambda images: layers(images, training=True))
     images = tf.constant(batch)
     return _time_calls(lambda: apply(images).numpy(), budget)
-
-
-def print_row(r: dict) -> None:
-    aug = f"  augment {r['augment_share']:6.1%}" if r["augment_share"] is not None else ""
-    print(f"{r['id']:<18} {r['multiply_adds'] / 1e6:8.2f} M mult-adds  {r['samples_per_s']:8.0f} samples/s  "
-          f"{r['gflops']:6.1f} GFLOP/s = {r['fraction_of_peak']:6.1%} of the best peak so far "
-          f"(matmul just before: {r['peak_gflops_before']:.1f})  "
-          f"input {r['input_share']:6.1%}{aug}", flush=True)
 
 
 if __name__ == "__main__":

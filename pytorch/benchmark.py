@@ -44,12 +44,11 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
-import gc  # noqa: E402
 import time  # noqa: E402
 
+from common import benchmark_table  # noqa: E402
 from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
-                                    machine, render)
+                                    measure_models, new_record, now_utc, save_record)
 
 FRAMEWORK = "pytorch"
 WARMUP_STEPS = 3
@@ -79,7 +78,7 @@ def run(args, registry, entries) -> None:
 
     from common import experiment  # noqa: F401  matplotlib and scikit-learn, loaded before training as in a run
 
-    load_start, started = load_average(), datetime.datetime.now(datetime.timezone.utc)
+    load_start, started = load_average(), now_utc()
     # Data first: a missing file fails before torch loads.
     needed = {e.exercise.dataset for e in entries}
     if args.compare_dataloader or args.eval_figures:
@@ -96,62 +95,27 @@ def run(args, registry, entries) -> None:
     device = torch_lab.setup(args)
     print(f"pytorch {torch.__version__} on {device}; load average {load_start}", flush=True)
 
-    peak = matmul_peak(args.peak_size, repeats=5)
-    print(f"fp32 matmul peak: {peak['gflops']:.1f} GFLOP/s (best of 5; median {peak['median_gflops']:.1f})",
-          flush=True)
-    best = peak["gflops"]
     on_device = {}
-    results = []
-    for entry in entries:
-        if entry.exercise.dataset not in on_device:
-            ds = data[entry.exercise.dataset]
-            on_device = {entry.exercise.dataset: (torch_lab.to_device(ds.x_train),
-                                                  torch.from_numpy(ds.y_train).to(torch_lab.DEVICE))}
-        x, y = on_device[entry.exercise.dataset]
-        result = measure(entry, x, y, args)
-        results.append(result)
-        best = max(best, result["peak_gflops_before"])
-        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
-        print_row(result)
-        gc.collect()  # free this model's memory before the next one is timed
-    on_device.clear()
 
-    end_peak = matmul_peak(args.peak_size, repeats=5)["gflops"]
-    best = max(best, end_peak)
-    for result in results:  # every model against the machine's best measured peak
-        result["fraction_of_peak"] = round(result["gflops"] / best, 4)
-    record = {
-        "framework": FRAMEWORK,
-        "date": started.date().isoformat(),
-        "created": started.isoformat(timespec="seconds"),
-        "command": " ".join(["pytorch/benchmark.py"] + sys.argv[1:]),
-        "versions": torch_lab.versions(),
-        "device": device,
-        "threads": torch.get_num_threads(),
-        **machine(),
-        "batch_size": args.batch_size,
-        "seed": args.seed,
-        "seconds": args.seconds,
-        "load_average_start": load_start,
-        "peak_gflops": round(best, 2),
-        "peak_gflops_at_start": round(peak["gflops"], 2),
-        "peak_gflops_at_end": round(end_peak, 2),
-        "peak_method": f"torch.mm {args.peak_size}x{args.peak_size} float32, the best of all: 5 at start, "
-                       f"3 before each model, 5 at the end",
-        "models": results,
-    }
+    def measure_entry(entry):
+        if entry.exercise.dataset not in on_device:  # one data set in memory at a time
+            ds = data[entry.exercise.dataset]
+            on_device.clear()
+            on_device[entry.exercise.dataset] = (torch_lab.to_device(ds.x_train),
+                                                 torch.from_numpy(ds.y_train).to(torch_lab.DEVICE))
+        return measure(entry, *on_device[entry.exercise.dataset], args)
+
+    results, peaks = measure_models(entries, measure_entry, lambda repeats: matmul_peak(args.peak_size, repeats))
+    on_device.clear()
+    software = {"versions": torch_lab.versions(), "device": device, "threads": torch.get_num_threads()}
+    record = new_record(FRAMEWORK, args, started, load_start, software, results, peaks, "torch.mm")
     trained_model1 = None
     if args.compare_dataloader:
         record["dataloader_comparison"], trained_model1 = compare_dataloader(args, registry, data["mnist"])
     if args.eval_figures:
         record["evaluation_figures"] = evaluation_figures(torch_lab, build, args, registry, data["mnist"], device,
                                                          trained_model1)
-    record["load_average_end"] = load_average()
-
-    from common.atomic import write_json
-    write_json(args.out, record)
-    print("\n" + render(record))
-    print(f"\nrecord -> {args.out}", flush=True)
+    save_record(record, args.out)
 
 
 def sync() -> None:
@@ -163,19 +127,14 @@ def sync() -> None:
 
 
 def matmul_peak(n: int, repeats: int) -> dict:
-    """fp32 GFLOP/s of the best of ``repeats`` square matmuls (2 n^3 FLOPs each)."""
     a = torch.randn(n, n, device=torch_lab.DEVICE)
     b = torch.randn(n, n, device=torch_lab.DEVICE)
-    torch.mm(a, b)
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = now()
+
+    def multiply():
         torch.mm(a, b)
         sync()
-        times.append(now() - start)
-    times.sort()
-    return {"gflops": 2 * n ** 3 / times[0] / 1e9, "median_gflops": 2 * n ** 3 / times[len(times) // 2] / 1e9}
+
+    return benchmark_table.matmul_peak(multiply, n, repeats)
 
 
 def count_multiply_adds(entry, model) -> tuple:
@@ -281,14 +240,6 @@ def profile(entry, step, steps: int = 5) -> None:
             step()
     print(f"\n-- torch.profiler, {entry.id}, {steps} steps --")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12), flush=True)
-
-
-def print_row(r: dict) -> None:
-    aug = f"  augment {r['augment_share']:6.1%}" if r["augment_share"] is not None else ""
-    print(f"{r['id']:<18} {r['multiply_adds'] / 1e6:8.2f} M mult-adds  {r['samples_per_s']:8.0f} samples/s  "
-          f"{r['gflops']:6.1f} GFLOP/s = {r['fraction_of_peak']:6.1%} of the best peak so far "
-          f"(matmul just before: {r['peak_gflops_before']:.1f})  "
-          f"input {r['input_share']:6.1%}{aug}", flush=True)
 
 
 # --- the report's way: a per-sample Dataset through a DataLoader --------------------

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -96,6 +97,21 @@ def test_an_interrupted_benchmark_stops_with_one_line_and_writes_nothing(framewo
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1].endswith("benchmark stopped, nothing written"), stderr
     assert not out.exists() or not list(out.iterdir())  # neither the record nor a temporary file
+
+
+def test_matmul_peak_times_each_call_after_one_untimed_warm_up():
+    """Both frameworks' peak: GFLOP/s = 2 n^3 / seconds of the fastest (and the median) timed call."""
+    seconds = iter([0.3, 0.05, 0.2, 0.1])  # a slow first call, as a real first matmul is
+    calls = []
+
+    def multiply():
+        calls.append(next(seconds))
+        time.sleep(calls[-1])
+
+    peak = benchmark_table.matmul_peak(multiply, n=1000, repeats=3)
+    assert len(calls) == 4
+    assert peak["gflops"] == pytest.approx(2e9 / 0.05 / 1e9, rel=0.25)        # best of 0.05, 0.2, 0.1 s
+    assert peak["median_gflops"] == pytest.approx(2e9 / 0.1 / 1e9, rel=0.25)  # not the warm-up's 0.3 s
 
 
 def test_model_names_and_list_need_no_framework():

@@ -6,12 +6,12 @@ points the weights caches to an empty folder and routes HTTP(S) through a
 closed local port, so it fails at once even on a machine with internet and
 never downloads anything.
 """
-import importlib.util
 import json
 
 import pytest
 
 from tests.helpers import REPO, assert_one_line_error, expected_files, read_record, run_script
+from tests.scripts import load_script
 
 SCRIPTS = {"pytorch": "pytorch/ex4_resnet.py", "keras": "keras/ex4_resnet.py"}
 SMOKE = ("--weights", "none", "--limit", "64", "--epochs", "1", "--batch-size", "32")
@@ -20,12 +20,9 @@ NO_NETWORK = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0
               "NO_PROXY": "", "no_proxy": ""}
 
 
-def load_script(framework):
+def ex4_script(framework):
     """The script as a module: it imports only common/, so no framework enters this process."""
-    spec = importlib.util.spec_from_file_location(f"ex4_{framework}_script", REPO / SCRIPTS[framework])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPTS[framework])
 
 
 def list_params(framework, *options) -> dict:
@@ -47,7 +44,7 @@ def test_one_model_end_to_end_without_pretrained_weights(framework, tiny_data, t
     epochs_note = f"{record['epochs']} of the default 20 epochs (the report does not state its own)"
     assert epochs_note in record["reduced"] and not any("report's" in note for note in record["reduced"])
     assert "no pretrained weights" in record["architecture"] and record["augmentation"]
-    assert record["trainable_params"] == load_script(framework).PARAMS
+    assert record["trainable_params"] == ex4_script(framework).PARAMS
     assert (record["n_train"], record["n_test"], record["batch_size"]) == (58, 64, 32)
 
 
@@ -85,7 +82,7 @@ def test_keras_refuses_a_weights_file_it_cannot_read(tiny_data, tmp_path):
 
 @pytest.mark.parametrize("framework", list(SCRIPTS))
 def test_list_shows_the_trainable_parameters_with_and_without_freezing(framework):
-    params = load_script(framework).PARAMS
+    params = ex4_script(framework).PARAMS
     assert list_params(framework) == {"MyResNet": params, "MyResNetDA": params}
     assert list_params(framework, "--freeze-backbone") == {"MyResNet": 20_490, "MyResNetDA": 20_490}
 
@@ -95,12 +92,12 @@ def test_keras_and_pytorch_counts_differ_only_by_the_keras_convolution_biases():
     # (64), three convolutions per bottleneck block (width, width, out) and one shortcut per stage (out).
     stages = [(64, 256, 3), (128, 512, 4), (256, 1024, 6), (512, 2048, 3)]  # width, out, blocks
     biases = 64 + sum(blocks * (2 * width + out) + out for width, out, blocks in stages)
-    assert load_script("keras").PARAMS - load_script("pytorch").PARAMS == biases == 26_560
+    assert ex4_script("keras").PARAMS - ex4_script("pytorch").PARAMS == biases == 26_560
 
 
 @pytest.mark.parametrize("framework", list(SCRIPTS))
 def test_settings_reach_the_record_and_the_reduced_list(framework, tmp_path):
-    module = load_script(framework)
+    module = ex4_script(framework)
     from common.cli import parse_args
 
     args = parse_args(module.EXERCISE, ["--weights", "None", "--freeze-backbone", "--image-size", "64",
@@ -119,7 +116,7 @@ def test_settings_reach_the_record_and_the_reduced_list(framework, tmp_path):
 def test_committed_records_name_the_architecture_the_script_builds_for_their_settings(framework, tmp_path):
     from common.cli import parse_args
 
-    module = load_script(framework)
+    module = ex4_script(framework)
     records = [json.loads(path.read_text()) for path in sorted((REPO / "results" / "ex4" / framework).glob("*.json"))]
     assert {record["model"] for record in records} == set(module.EXERCISE.models)
     for record in records:

@@ -5,27 +5,22 @@ this test saves itself from a freshly built model, in both formats Keras
 reads: .weights.h5 (Keras 3's save_weights) and the legacy .h5 layout of the
 ImageNet file keras.applications downloads.
 """
-import importlib.util
 import sys
 
 import keras
 import numpy as np
 import pytest
 
-from common.cli import parse_args
 from common.errors import UserError
 from tests.helpers import REPO
+from tests.scripts import build_model, load_script
 
 sys.path.append(str(REPO / "keras"))  # keras_lab, which the DA model's builder imports, as the script finds it
-spec = importlib.util.spec_from_file_location("ex4_keras_script", REPO / "keras" / "ex4_resnet.py")
-ex4 = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ex4)
+ex4 = load_script("keras/ex4_resnet.py")
 
 
 def build(tmp_path, *options, model="MyResNet"):
-    args = parse_args(ex4.EXERCISE, [*options, "--out", str(tmp_path)])
-    model_def = ex4.EXERCISE.models[model]
-    return model_def, model_def.build(ex4.EXERCISE.input_shape, 10, args)
+    return build_model(ex4, model, *options, out=tmp_path)
 
 
 def trainable(model) -> int:

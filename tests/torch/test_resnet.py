@@ -4,25 +4,19 @@ No ImageNet file exists here: the loading code is checked with weights files
 this test saves itself from freshly built models (and, for the ImageNet path,
 one placed where torch hub caches it).
 """
-import importlib.util
 
 import pytest
 import torch
 from torchvision.models import resnet18
 
-from common.cli import parse_args
 from common.errors import UserError
-from tests.helpers import REPO
+from tests.scripts import build_model, load_script
 
-spec = importlib.util.spec_from_file_location("ex4_pytorch_script", REPO / "pytorch" / "ex4_resnet.py")
-ex4 = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ex4)
+ex4 = load_script("pytorch/ex4_resnet.py")
 
 
 def build(tmp_path, *options, model="MyResNet"):
-    args = parse_args(ex4.EXERCISE, [*options, "--out", str(tmp_path)])
-    model_def = ex4.EXERCISE.models[model]
-    return model_def, model_def.build(ex4.EXERCISE.input_shape, 10, args)
+    return build_model(ex4, model, *options, out=tmp_path)
 
 
 def trainable(model) -> int:
