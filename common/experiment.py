@@ -203,8 +203,9 @@ def make_record(exercise, args, device, versions, split, name, model_def, epochs
     }
 
 
-def write_outputs(record: dict, split: Split, out) -> None:
-    """Figures and ten worst first, the record last: a record's presence means the run completed."""
+def write_figures(record: dict, out) -> dict:
+    """The loss, accuracy and confusion-matrix figures, drawn from the record alone (no data, no model):
+    ``python -m common.redraw`` calls this to redraw them from committed records. Returns the output paths."""
     paths = output_paths(out, record["exercise"], record["framework"], record["model"])
     title = f"{record['framework']} {record['model']} ({record['exercise']})"
     if record["reduced"]:
@@ -214,6 +215,12 @@ def write_outputs(record: dict, split: Split, out) -> None:
         figures.plot_history(record["history"], metric, title, paths[metric], val_label=val_label)
     figures.plot_confusion_matrix(np.array(record["confusion_matrix"]), record["class_names"],
                                   f"{title}\ntest set: {record['test_set']}", paths["confusion_matrix"])
+    return paths
+
+
+def write_outputs(record: dict, split: Split, out) -> None:
+    """Figures and ten worst first, the record last: a record's presence means the run completed."""
+    paths = write_figures(record, out)
     with atomic_dir(paths["ten_worst"]) as folder:
         rows = ["rank,index,predicted,actual,prob_actual"]
         for row in record["ten_worst"]:

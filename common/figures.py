@@ -18,6 +18,23 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
+SPIKE_FACTOR = 10  # a loss this many times most of the others squeezes them into the bottom tenth of the axis
+
+
+def needs_log_scale(values) -> bool:
+    """True when a few spikes would squash the rest of a positive curve into a flat line:
+    the largest value is over SPIKE_FACTOR times the upper quartile.
+
+    E.g. Keras ex4 MyResNet's validation loss: about 1 at most epochs but 280 at epoch 15.
+    A curve that merely falls from 0.4 to 0.005 (training loss going to zero) stays linear.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values) or values.min() <= 0:  # a log axis cannot show 0
+        return False
+    return bool(values.max() > SPIKE_FACTOR * np.percentile(values, 75))
+
+
 def plot_history(history: dict, metric: str, title: str, path, val_label: str = "validation") -> None:
     """Train and validation curves of one metric ('loss' or 'accuracy') per epoch."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -25,7 +42,10 @@ def plot_history(history: dict, metric: str, title: str, path, val_label: str = 
     ax.plot(epochs, history[metric], "o-", ms=3, label="train")
     ax.plot(epochs, history[f"val_{metric}"], "o-", ms=3, label=val_label)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(metric)
+    log = metric == "loss" and needs_log_scale(list(history[metric]) + list(history[f"val_{metric}"]))
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(f"{metric} (log scale)" if log else metric)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend()

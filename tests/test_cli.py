@@ -45,7 +45,7 @@ def test_help_and_list_import_no_framework(script, option):
 
 COMMANDS = [[script] for script in SCRIPTS] + [["keras/benchmark.py"], ["pytorch/benchmark.py"],
                                                ["-m", "common.campaign"], ["-m", "common.report"],
-                                               ["-m", "common.benchmark_table"]]
+                                               ["-m", "common.benchmark_table"], ["-m", "common.redraw"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

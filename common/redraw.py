@@ -1,0 +1,72 @@
+"""Redraw the loss, accuracy and confusion-matrix figures of recorded runs, without training.
+
+    python -m common.redraw                          # every record in results/
+    python -m common.redraw --only ex4/keras         # the records under results/ex4/keras/
+    python -m common.redraw --only ex4/keras/MyResNet ex1
+
+These figures are functions of their record alone (history, confusion matrix,
+settings), so a change to how they are drawn (common/figures.py) reaches every
+committed run in seconds instead of days of training. The ten-worst thumbnails
+are test images, not drawings, and are left as they are. A record that cannot
+be read is a warning naming it, and the exit code is 1; the others are still
+redrawn. Framework-free: imports neither torch nor TensorFlow.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from common import report
+from common.errors import UserError
+from common.parser import Parser
+
+
+def selected(keys, only) -> list:
+    """The (ex, framework, model) keys under any of the ``only`` prefixes ('ex4', 'ex4/keras', 'ex4/keras/MyResNet')."""
+    if not only:
+        return sorted(keys)
+    prefixes = [tuple(part for part in prefix.split("/") if part) for prefix in only]
+    unmatched = [p for p, parts in zip(only, prefixes) if not any(key[:len(parts)] == parts for key in keys)]
+    if unmatched:
+        raise UserError(f"--only {' '.join(unmatched)}: no record there (expected <ex>[/<framework>[/<model>]], "
+                        f"e.g. ex4/keras/MyResNet)")
+    return sorted(key for key in keys if any(key[:len(parts)] == parts for parts in prefixes))
+
+
+def main(argv=None) -> int:
+    parser = Parser(prog="python -m common.redraw", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="PREFIX", default=None,
+                        help="records to redraw: ex, ex/framework or ex/framework/model (default: all)")
+    parser.add_argument("--results", default=str(report.REPO_ROOT / "results"),
+                        help="folder of <ex>/<framework>/<model>.json records; plots/ beside it is written")
+    try:
+        args = parser.parse_args(argv)
+        results = Path(args.results)
+        if not results.is_dir():
+            raise UserError(f"--results {results}: no such folder")
+        records = report.load_records(results)  # warns about the unreadable ones
+        keys = selected(set(records.found) | set(records.unreadable), args.only)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    from common.experiment import write_figures  # numpy and matplotlib: only once the options are good
+    failed = [key for key in keys if key in records.unreadable]
+    for key in keys:
+        if key not in records.found:
+            continue
+        try:
+            paths = write_figures(records.found[key], results.parent)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # a record lacking what the figures need
+            report.warn(f"{results / Path(*key)}.json: cannot draw its figures "
+                        f"({type(exc).__name__}: {exc}); left as they were")
+            failed.append(key)
+            continue
+        print(f"{'/'.join(key)}: {paths['loss'].name}, {paths['accuracy'].name}, {paths['confusion_matrix'].name}")
+    print(f"redrew the figures of {len(keys) - len(failed)} of {len(keys)} records"
+          + (f"; {len(failed)} could not be read (see the warnings)" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
