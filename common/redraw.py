@@ -52,6 +52,7 @@ def main(argv=None) -> int:
 
     from common.experiment import write_figures  # numpy and matplotlib: only once the options are good
     failed = [key for key in keys if key in records.unreadable]
+    drawn = 0
     for key in keys:
         if key not in records.found:
             continue
@@ -62,8 +63,12 @@ def main(argv=None) -> int:
                         f"({type(exc).__name__}: {exc}); left as they were")
             failed.append(key)
             continue
+        except KeyboardInterrupt:  # every figure is written whole (atomic), so stopping loses nothing
+            print(f"\ninterrupted: redrew {drawn} of {len(keys)} records", file=sys.stderr)
+            return 130
+        drawn += 1
         print(f"{'/'.join(key)}: {paths['loss'].name}, {paths['accuracy'].name}, {paths['confusion_matrix'].name}")
-    print(f"redrew the figures of {len(keys) - len(failed)} of {len(keys)} records"
+    print(f"redrew the figures of {drawn} of {len(keys)} records"
           + (f"; {len(failed)} could not be read (see the warnings)" if failed else ""))
     return 1 if failed else 0
 
