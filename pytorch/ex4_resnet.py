@@ -46,7 +46,8 @@ Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
 elsewhere): MyResNet 82.43% (1076.82 s), MyResNetDA 80.67% (1079.93 s).
 Here (2-core CPU, Adam 1e-3, batch 128, channels_last): MyResNet with
 --weights none took 244-294 s per epoch on 45,000 32x32 images (median 276 s),
-5514 s for 20 epochs on an otherwise idle machine; --image-size 224 costs
+5514 s for 20 epochs (a few minutes of epochs 1-3 shared the CPU with short
+test runs); --image-size 224 costs
 about 50x more. See the README, rebuilt from results/ex4/pytorch/*.json.
 """
 import sys
