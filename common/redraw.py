@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from common import report
+from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt
 from common.errors import UserError
 from common.parser import Parser
 
@@ -53,21 +54,22 @@ def main(argv=None) -> int:
     from common.experiment import write_figures  # numpy and matplotlib: only once the options are good
     failed = [key for key in keys if key in records.unreadable]
     drawn = 0
-    for key in keys:
-        if key not in records.found:
-            continue
-        try:
-            paths = write_figures(records.found[key], results.parent)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:  # a record lacking what the figures need
-            report.warn(f"{results / Path(*key)}.json: cannot draw its figures "
-                        f"({type(exc).__name__}: {exc}); left as they were")
-            failed.append(key)
-            continue
-        except KeyboardInterrupt:  # every figure is written whole (atomic), so stopping loses nothing
-            print(f"\ninterrupted: redrew {drawn} of {len(keys)} records", file=sys.stderr)
-            return 130
-        drawn += 1
-        print(f"{'/'.join(key)}: {paths['loss'].name}, {paths['accuracy'].name}, {paths['confusion_matrix'].name}")
+    terminate_as_interrupt()  # SIGTERM stops it as Ctrl-C does, like every other command here
+    try:
+        for key in (key for key in keys if key in records.found):
+            try:
+                paths = write_figures(records.found[key], results.parent)
+            except (KeyError, TypeError, ValueError, IndexError) as exc:  # a record lacking what the figures need
+                report.warn(f"{results / Path(*key)}.json: cannot draw its figures "
+                            f"({type(exc).__name__}: {exc}); left as they were")
+                failed.append(key)
+                continue
+            drawn += 1
+            print(f"{'/'.join(key)}: {paths['loss'].name}, {paths['accuracy'].name}, "
+                  f"{paths['confusion_matrix'].name}")
+    except KeyboardInterrupt as exc:  # every figure is written whole (atomic), so stopping loses nothing
+        print(f"\n{interrupt_name(exc)}: redrew {drawn} of {len(keys)} records", file=sys.stderr)
+        return interrupt_exit_code(exc)
     print(f"redrew the figures of {drawn} of {len(keys)} records"
           + (f"; {len(failed)} could not be read (see the warnings)" if failed else ""))
     return 1 if failed else 0
