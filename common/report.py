@@ -24,6 +24,7 @@ import importlib.util
 import json
 import math
 import os
+import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +270,20 @@ def seconds(value: float) -> str:
     return f"{value:.2f}s"
 
 
+def epoch_seconds(record: dict) -> str:
+    """The measured seconds per epoch, from the record's history: "median (fastest-slowest)", or "—".
+
+    The median is the typical epoch; the range shows what a shared CPU or a
+    warm-up epoch did to the total, which the training time alone hides.
+    """
+    history = record.get("history")
+    times = history.get("seconds") if isinstance(history, dict) else None
+    if not (isinstance(times, list) and times
+            and all(isinstance(t, NUMBER) and not isinstance(t, bool) and math.isfinite(t) for t in times)):
+        return "—"
+    return f"{statistics.median(times):.0f} s ({min(times):.0f}-{max(times):.0f} s)"
+
+
 def table(header: list, rows: list, align: Optional[list] = None) -> list:
     align = align or [":---:"] * len(header)
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
@@ -387,14 +402,14 @@ def exercise_section(ctx: Context, ex: str, fw: str) -> list:
         ident = f"{name}{notes.mark(record)}"
         if record is None:
             rows.append([ident, architecture(ctx, key), f"— / {report_epochs(ctx, key)}", not_run(ctx, key),
-                         "", "", "", ""])
+                         "", "", "", "", ""])
             continue
         rows.append([ident, architecture(ctx, key), f"{record['epochs']} / {report_epochs(ctx, key)}",
-                     f"{record['test_loss']:.4f}", pct(record), seconds(record["train_time_s"]), record["device"],
-                     f"{record['n_train']:,} / {record['n_test']:,}"])
+                     f"{record['test_loss']:.4f}", pct(record), seconds(record["train_time_s"]),
+                     epoch_seconds(record), record["device"], f"{record['n_train']:,} / {record['n_test']:,}"])
     lines += table(["ID", "Architecture", "Epochs (run / report's)", "Loss", "Accuracy", "Training time",
-                    "Device", "Train / test images"], rows,
-                   [":---:", ":---", ":---:", ":---:", ":---:", ":---:", ":---:", ":---:"])
+                    "Per epoch: median (range)", "Device", "Train / test images"], rows,
+                   [":---:", ":---", ":---:", ":---:", ":---:", ":---:", ":---:", ":---:", ":---:"])
     lines.append("")
 
     rows = []

@@ -23,12 +23,9 @@ praisynet_*; here they follow the model names, PraisyNet_* and PraisyNetDA_*.
 
 Report (RTX 3060, validated on the test set): PraisyNet 69.80% (20 epochs),
 PraisyNetDA 77.18% (100 epochs). Here (2-core CPU, Adam 1e-3, batch 128,
-channels_last, 45,000 training images): PraisyNet took 154-175 s per epoch
-(median 160 s), 3220 s for 20 epochs (resumed after epoch 3); PraisyNetDA
-117-164 s per epoch (median 126 s), 13028 s for 100 epochs run in three
-sessions (69, 7, then 24 epochs, joined with --resume). Accuracies on the
-first 1,000 official test images: see the README, rebuilt from
-results/ex3/pytorch/*.json.
+channels_last, the first 1,000 official test images): the README's tables,
+rebuilt from results/ex3/pytorch/*.json, give each record's accuracy,
+training time and seconds per epoch.
 """
 import sys
 from pathlib import Path

@@ -208,6 +208,19 @@ def test_comparisons_pair_the_reports_models(lab):
     assert "| Keras ex2 lab3 | Keras ex2 model1 | not run / 44.50% | not run / 33.35% | — / -11.15 pts |" in lab3
 
 
+def test_epoch_times_come_from_the_records_history(lab):
+    history = {"loss": [1.0] * 4, "accuracy": [0.5] * 4, "val_loss": [1.0] * 4, "val_accuracy": [0.5] * 4}
+    write_record(lab, fixture_record("ex1", "pytorch", "model2", epochs=4,
+                                     history={**history, "seconds": [30.4, 11.6, 12.2, 12.9]}))
+    write_record(lab, fixture_record("ex1", "pytorch", "model3", history={**history, "seconds": [1.0, "slow"]}))
+    assert rebuild(lab).returncode == 0
+    pytorch_ex1 = subsection(section((lab / "README.md").read_text()), "ex1", "pytorch")
+    assert "Per epoch: median (range)" in pytorch_ex1
+    assert "| 12.34s | 13 s (12-30 s) | test-fixture |" in row(pytorch_ex1, "model2")  # median of four: 12.55
+    assert "| 12.34s | — | test-fixture |" in row(pytorch_ex1, "model1")  # no "seconds" in its history
+    assert "| 12.34s | — | test-fixture |" in row(pytorch_ex1, "model3")  # not all numbers: no cell, no crash
+
+
 def test_figures_and_ten_worst_link_relative_paths(lab):
     assert rebuild(lab).returncode == 0
     pytorch_ex1 = subsection(section((lab / "README.md").read_text()), "ex1", "pytorch")
