@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
-import importlib.util
 import json
 import os
 import platform
@@ -31,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt, write_json, write_text
+from common.atomic import write_json, write_text
+from common.entry import run_command
 from common.errors import UserError
 from common.parser import Parser
+from common.scripts import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "results" / "benchmarks"
@@ -60,11 +61,15 @@ class Entry:
     id: str
     exercise: object   # common.exercise.Exercise
     name: str
-    model: object      # common.architectures.ModelDef
 
     @property
-    def has_layers(self) -> bool:
-        return bool(self.model.layers)
+    def by_default(self) -> bool:
+        return self.exercise.benchmark_by_default
+
+    @property
+    def augment(self):
+        """PyTorch's batched transform for this model, or None (Keras' augmentation is in the model)."""
+        return self.exercise.augment.get(self.name)
 
 
 def load_registry(framework: str) -> list:
@@ -73,39 +78,32 @@ def load_registry(framework: str) -> list:
     The scripts are imported as files (they import no framework at module
     level); one that cannot be imported is skipped with a warning.
     """
-    repo = str(REPO_ROOT)
-    if repo not in sys.path:
-        sys.path.append(repo)  # the scripts import common.*; appended, never shadowing installed packages
     entries = []
     for path in sorted((REPO_ROOT / framework).glob("ex[0-9]*_*.py")):
         try:
-            spec = importlib.util.spec_from_file_location(f"_benchmark_{framework}_{path.stem}", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            exercise = module.EXERCISE
+            exercise = load_script(path, f"_benchmark_{framework}_{path.stem}").EXERCISE
         except Exception as exc:  # a script being written must not stop the benchmark
             print(f"warning: {path.relative_to(REPO_ROOT)} cannot be imported ({type(exc).__name__}: {exc}); "
                   f"its models are skipped", file=sys.stderr)
             continue
-        for name, model in exercise.models.items():
-            entries.append(Entry(f"{exercise.id}/{name}", exercise, name, model))
+        entries += [Entry(f"{exercise.id}/{name}", exercise, name) for name in exercise.models]
     return entries
 
 
 def select(entries: list, requested: Optional[list]) -> list:
-    """The models named on the command line, or by default every model described by layers.
+    """The models named on the command line, or by default every model but ResNet50 (minutes per measurement).
 
-    A name is ``ex1/model4``, an exercise (``ex3``: its layered models), or a
+    A name is ``ex1/model4``, an exercise (``ex3``: its models), or a
     plain model name when only one exercise has it.
     """
     if not requested:
-        return [e for e in entries if e.has_layers]
+        return [e for e in entries if e.by_default]
     chosen = []
     for name in requested:
         if "/" in name:
             found = [e for e in entries if e.id == name]
         elif any(e.exercise.id == name for e in entries):
-            found = [e for e in entries if e.exercise.id == name and e.has_layers]
+            found = [e for e in entries if e.exercise.id == name]
         else:
             found = [e for e in entries if e.name == name]
             if len(found) > 1:
@@ -122,7 +120,7 @@ def build_parser(framework: str, description: str) -> argparse.ArgumentParser:
     parser = Parser(prog=f"python {framework}/benchmark.py", description=description)
     parser.add_argument("--models", nargs="+", metavar="NAME", default=None,
                         help="e.g. ex1/model4 ex3/PraisyNetDA, an exercise (ex2), or a plain name when unambiguous "
-                             "(default: every model of every exercise described by layers)")
+                             "(default: every model of exercises 1-3; ResNet50 only when named)")
     parser.add_argument("--batch-size", type=int, default=128, help="training images per step")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="length of each measurement, after warm-up")
@@ -142,7 +140,7 @@ def build_parser(framework: str, description: str) -> argparse.ArgumentParser:
                         help="threads the framework computes with (torch.set_num_threads; TensorFlow's intra- and "
                              "inter-op pools) (default: the framework's, one per core); on a machine shared with "
                              "other jobs, 1 avoids threads waiting for each other")
-    parser.add_argument("--list", action="store_true", help="list the models with their multiply-adds and exit")
+    parser.add_argument("--list", action="store_true", help="list the models it would time and exit")
     return parser
 
 
@@ -153,8 +151,7 @@ def benchmark_main(framework: str, description: str, run, argv=None, add_options
     (exit 130, 143): the record is written only at the very end, and
     atomically, so an interrupted benchmark writes nothing.
     """
-    terminate_as_interrupt()
-    try:
+    def body() -> int:
         parser = build_parser(framework, description)
         if add_options:
             add_options(parser)
@@ -167,12 +164,8 @@ def benchmark_main(framework: str, description: str, run, argv=None, add_options
             return 0
         run(args, registry, entries)
         return 0
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as exc:
-        print(f"\n{interrupt_name(exc)}: benchmark stopped, nothing written", file=sys.stderr)
-        return interrupt_exit_code(exc)
+
+    return run_command(body, "benchmark stopped, nothing written")
 
 
 def check_args(args, framework: str) -> None:
@@ -200,14 +193,10 @@ def check_args(args, framework: str) -> None:
 
 
 def format_list(entries: list) -> str:
-    from common.architectures import multiply_adds, model_params
-
-    rows = [f"{'model':<16} {'M mult-adds':>11}  architecture"]
-    for e in entries:
-        macs = f"{multiply_adds(e.model.layers, e.exercise.input_shape) / 1e6:>11.2f}" if e.has_layers else \
-            f"{'(counted)':>11}"
-        rows.append(f"{e.id:<16} {macs}  {e.model.summary()}"
-                    f" ({model_params(e.model, e.exercise.input_shape):,} params)")
+    """The chosen models, with the data set each is timed on (framework-free: nothing is built)."""
+    rows = [f"{'model':<16} {'data':<8} augmentation"]
+    rows += [f"{e.id:<16} {e.exercise.dataset:<8} {e.augment or ('in the model' if e.exercise.id == 'ex3' else '-')}"
+             for e in entries]
     return "\n".join(rows)
 
 
@@ -437,8 +426,8 @@ def render_section(results_dir=RESULTS_DIR) -> str:
         return "(not yet measured: run `python pytorch/benchmark.py` and `python keras/benchmark.py`)"
     intro = ("Training throughput from `python pytorch/benchmark.py` and `python keras/benchmark.py` "
              "(records in `results/benchmarks/`). GFLOP/s = 6 x multiply-adds per image x samples/s "
-             "(2 FLOPs per multiply-add, forward plus backward = 3 forward passes), counted from the layers "
-             "(common/architectures.py); input pipeline and augmentation are shares of the training step's time.")
+             "(2 FLOPs per multiply-add, forward plus backward = 3 forward passes), counted from the built "
+             "models (torch's FlopCounterMode; Keras' Conv2D and Dense layers); input pipeline and augmentation are shares of the training step's time.")
     return intro + "\n\n" + "\n\n".join(parts)
 
 
@@ -466,7 +455,7 @@ def main(argv=None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--print", action="store_true", help="print the section and change nothing")
     mode.add_argument("--check", action="store_true", help="exit 1 if the README's section is out of date")
-    try:
+    def body() -> int:
         args = parser.parse_args(argv)
         section = render_section(args.results)
         if args.print:
@@ -489,9 +478,8 @@ def main(argv=None) -> int:
         else:
             print(f"{readme_path}: performance section already up to date")
         return 0
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+    return run_command(body, "nothing written")
 
 
 # --- after training: evaluation and every figure (the same for both frameworks) -------
@@ -511,18 +499,19 @@ def evaluation_figures(backend, build, args, registry, mnist, device, model=None
     split = experiment.make_split(mnist, None, 0.1)
     if model is None:
         model = build(entry, args)
-    epochs = entry.model.epochs or entry.exercise.epochs
+    epochs = entry.exercise.report_epochs(entry.name)
     # Placeholder curves of a full run's length: the figures' cost, not their values, is measured.
     history = {"loss": [0.5 / (e + 1) for e in range(epochs)], "accuracy": [1 - 0.1 / (e + 1) for e in range(epochs)],
                "val_loss": [0.6 / (e + 1) for e in range(epochs)],
                "val_accuracy": [1 - 0.12 / (e + 1) for e in range(epochs)], "seconds": [1.0] * epochs}
     run_args = exercise_parser(entry.exercise).parse_args([])  # a default run of the exercise script
     run_args.seed, run_args.batch_size = args.seed, args.batch_size
+    described = experiment.describe(entry.exercise, backend, model, None, run_args)
     t0 = time.perf_counter()
     probs = backend.predict(model, split.x_test, args.batch_size)
     t1 = time.perf_counter()
     record = experiment.make_record(entry.exercise, run_args, device, backend.versions(), split, entry.name,
-                                    entry.model, epochs, backend.trainable_params(model), 0.0, history, probs)
+                                    described, epochs, backend.trainable_params(model), 0.0, history, probs)
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         experiment.write_outputs(record, split, out)

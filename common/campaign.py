@@ -6,7 +6,7 @@
     python -m common.campaign --only ex1 keras/ex2 pytorch/ex3/PraisyNet
     python -m common.campaign --only ex4 --script-args 'ex4: --weights none'   # offline: no ImageNet weights
 
-Models come from the scripts' MODELS (keras/ and pytorch/, ex1..ex4), run as
+Models come from the scripts' EXERCISE.models (keras/ and pytorch/, ex1..ex4), run as
 ``python <framework>/<script> --models <name> --epochs <n> ...`` from the
 repository root, each in its own process (TensorFlow and torch never share
 one). A model whose record already holds these settings (epochs, batch size,
@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from common import report
-from common.architectures import multiply_adds
-from common.atomic import interrupt_exit_code, terminate_as_interrupt
+from common import layout, report
+from common.atomic import interrupt_exit_code
+from common.entry import run_command
 from common.errors import UserError
 from common.parser import Parser
 from common.progress import duration
@@ -58,9 +58,6 @@ TRAIN_IMAGES = {"mnist": 60_000, "cifar10": 50_000}  # full training sets (commo
 # exercise gives a measured rate; startup (framework import, data loading) per process.
 DEFAULT_RATE = {"ex1": 1e-3, "ex2": 2e-3, "ex3": 3e-3, "ex4": 3e-2}
 STARTUP_S = 20.0
-# A model's time is scaled from other models' by multiply-adds only when both are compute-bound:
-# smaller models are bound by memory and per-layer overheads (see the performance section).
-SCALABLE_MACS = 5_000_000
 
 
 @dataclass
@@ -82,7 +79,6 @@ class Job:
     reason: str = ""
     estimate_s: float = 0.0
     estimate_kind: str = "rough"
-    multiply_adds: Optional[int] = None            # per image, forward; None for models built by code (ex4)
 
     @property
     def key(self) -> str:
@@ -98,13 +94,13 @@ class Job:
 
 
 def record_path(out: Path, job: Job) -> Path:
-    return Path(out) / "results" / job.exercise / job.framework / f"{job.model}.json"
+    return layout.record(out, job.exercise, job.framework, job.model)
 
 
 def read_checkpoint(out: Path, job: Job) -> tuple:
     """(the last epoch the model's checkpoint holds, the seconds its epochs took); (0, []) if none is readable.
     The script itself checks that it was made with the same settings, and starts from scratch if there is none."""
-    meta = Path(out) / "checkpoints" / job.exercise / job.framework / job.model / "meta.json"
+    meta = layout.checkpoint_dir(out, job.exercise, job.framework, job.model) / "meta.json"
     try:
         saved = json.loads(meta.read_text(encoding="utf-8"))
         epoch = saved["epoch"]
@@ -197,7 +193,7 @@ def plan(root: Path, out: Path, options) -> list:
                     job.reason = (f"{fw}/{path.name} cannot be imported" if path.is_file()
                                   else f"{fw}/{path.name} is not written yet")
                 elif name not in script.models:
-                    job.state, job.reason = "unavailable", f"not in the MODELS of {fw}/{path.name}"
+                    job.state, job.reason = "unavailable", f"not among the models of {fw}/{path.name}"
                 else:
                     prepare(job, script, out, options)
                 jobs.append(job)
@@ -210,9 +206,6 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
 
     job.script = script.path
     job.dataset = script.exercise.dataset
-    layers = script.models[job.model].layers
-    if layers:
-        job.multiply_adds = multiply_adds(layers, script.exercise.input_shape)
     job.report_epochs = script.report_epochs(job.model)
     job.epochs = min(job.report_epochs, options.epochs_cap) if options.epochs_cap else job.report_epochs
     argv = ["--models", job.model, "--epochs", str(job.epochs)]
@@ -263,7 +256,7 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
 def rates(out: Path) -> dict:
     """Measured seconds per training image per epoch, from every readable record."""
     found = collections.defaultdict(list)
-    for path in sorted((Path(out) / "results").glob("*/*/*.json")):
+    for path in sorted(layout.results_dir(out).glob("*/*/*.json")):
         record, _ = read_record(path)
         if record is None or record["epochs"] < 1 or record["n_train"] < 1 or record["train_time_s"] <= 0:
             continue
@@ -275,20 +268,8 @@ def rates(out: Path) -> dict:
 
 
 def estimate(jobs: list, out: Path, options) -> None:
-    """Each job's seconds: its checkpoint's epochs, else its own record's rate, else scaled by multiply-adds,
-    else similar runs, else a guess.
-
-    Scaling: the median seconds per image per multiply-add of this framework's
-    recorded compute-bound models (>= SCALABLE_MACS), times the job's own
-    multiply-adds: one CIFAR-10 model can cost 150x another, which a rate
-    borrowed from the same exercise cannot know.
-    """
+    """Each job's seconds: its checkpoint's epochs, else its own record's rate, else similar runs, else a guess."""
     measured = rates(out)
-    macs = {(job.exercise, job.framework, job.model): job.multiply_adds or 0 for job in jobs}
-    per_mac = collections.defaultdict(list)  # framework -> seconds per image per multiply-add
-    for key, rate in measured.items():
-        if macs.get(key, 0) >= SCALABLE_MACS:  # (exercise, framework, model) keys only
-            per_mac[key[1]].append(rate / macs[key])
     for job in jobs:
         if job.state != "run":
             continue
@@ -299,9 +280,6 @@ def estimate(jobs: list, out: Path, options) -> None:
             continue
         if (job.exercise, job.framework, job.model) in measured:
             rate, job.estimate_kind = measured[job.exercise, job.framework, job.model], "measured"
-        elif (job.multiply_adds or 0) >= SCALABLE_MACS and per_mac[job.framework]:
-            rate = statistics.median(per_mac[job.framework]) * job.multiply_adds
-            job.estimate_kind = f"scaled by multiply-adds from {len(per_mac[job.framework])} {job.framework} runs"
         elif (job.exercise, job.framework) in measured:
             rate, job.estimate_kind = measured[job.exercise, job.framework], "from similar runs"
         elif (job.exercise,) in measured:
@@ -386,9 +364,9 @@ def rebuild_readme(readme: Path, out: Path, root: Path, quiet: bool) -> None:
     try:
         if quiet:  # the report's warnings are printed once, at the end
             with contextlib.redirect_stderr(io.StringIO()):
-                report.rebuild(readme, out / "results", root)
+                report.rebuild(readme, layout.results_dir(out), root)
         else:
-            report.rebuild(readme, out / "results", root)
+            report.rebuild(readme, layout.results_dir(out), root)
             print(f"campaign: the results in {readme} are up to date", flush=True)
     except UserError as exc:
         print(f"campaign: README not rebuilt: {exc}", file=sys.stderr, flush=True)
@@ -490,8 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    terminate_as_interrupt()  # a killed campaign stops its running script too, instead of orphaning it
-    try:
+    def body() -> int:
         options = build_parser().parse_args(argv)
         if options.epochs_cap is not None and options.epochs_cap < 1:
             raise UserError(f"--epochs-cap must be at least 1, got {options.epochs_cap}")
@@ -509,13 +486,10 @@ def main(argv=None) -> int:
         print_plan(jobs, root)
         if options.dry_run:
             return 0
-        return campaign(jobs, root, out, readme, options)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as exc:
-        print("\ncampaign: interrupted before any model ran", file=sys.stderr)
-        return interrupt_exit_code(exc)
+        return campaign(jobs, root, out, readme, options)  # it reports an interrupt of its own models itself
+
+    # A killed campaign stops its running script too (run_command makes SIGTERM an interrupt).
+    return run_command(body, "campaign: stopped before any model ran")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,18 @@
 """The command line shared by all eight exercise scripts.
 
-Parsing and ``--list`` import neither TensorFlow nor torch, so ``--help`` and
-``--list`` answer at once; the framework is imported only to train.
+Parsing imports neither TensorFlow nor torch, so ``--help`` and a bad option
+answer at once; the framework is imported only to build models (``--list``
+builds each one to count its parameters) and to train.
 """
 from __future__ import annotations
 
 import argparse
-import os
+import importlib
 import sys
 import tempfile
 from pathlib import Path
 
-from common.architectures import model_params
-from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt
+from common.entry import run_command
 from common.errors import UserError
 from common.parser import Parser
 
@@ -26,9 +26,11 @@ def build_parser(exercise) -> argparse.ArgumentParser:
     parser = Parser(prog=f"python {exercise.framework}/{exercise.script}", description=exercise.description)
     parser.add_argument("--models", nargs="+", metavar="NAME", default=names,
                         help=f"models to train, in this order; one or more of: {' '.join(names)} (default: all of them)")
-    parser.add_argument("--list", action="store_true", help="list the models (architecture, trainable parameters) and exit")
+    parser.add_argument("--list", action="store_true",
+                        help="build each model, list its architecture and trainable parameters, and exit")
     parser.add_argument("--epochs", type=int, default=None,
-                        help=f"epochs per model (default: the report's, {exercise.epochs} unless the model says otherwise)")
+                        help=f"epochs per model (default: the report's, {exercise.epochs}"
+                             + "".join(f"; {n} for {m}" for m, n in exercise.longer.items()) + ")")
     parser.add_argument("--batch-size", type=int, default=exercise.batch_size, help="training images per step")
     parser.add_argument("--lr", type=float, default=exercise.lr, help="Adam learning rate (the report names none)")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
@@ -104,35 +106,38 @@ def _check_writable(out: Path) -> None:
         raise UserError(f"--out {out}: not writable ({exc.strerror or exc})") from None
 
 
-def format_list(exercise) -> str:
-    shape = exercise.input_shape
+def format_list(exercise, backend, args) -> str:
+    """Each model as the script builds it: trainable parameters and the architecture, in the report's words."""
+    from common.experiment import describe
+
+    # Weights do not change a count: ex4 lists without loading (or downloading) them.
+    build_args = argparse.Namespace(**{**vars(args), "weights": "none"}) if hasattr(args, "weights") else args
     rows = [f"{'model':<12} {'params':>11}  architecture"]
-    for name, model in exercise.models.items():
-        epochs = model.epochs or exercise.epochs
-        rows.append(f"{name:<12} {model_params(model, shape):>11,}  {model.summary()}  [{epochs} epochs]"
-                    + (f"  ({model.note})" if model.note else ""))
+    for name in exercise.models:
+        model = backend.build(exercise.builder(name, build_args), build_args)
+        architecture = describe(exercise, backend, model, exercise.augment.get(name), args)["architecture"]
+        note = exercise.notes.get(name)
+        rows.append(f"{name:<12} {backend.trainable_params(model):>11,}  {architecture}  "
+                    f"[{exercise.report_epochs(name)} epochs]" + (f"  ({note})" if note else ""))
     return "\n".join(rows)
 
 
-def main(exercise, import_backend, argv=None) -> int:
-    """Entry point of every exercise script: parse, then run; errors are one line."""
-    terminate_as_interrupt()
-    try:
+def import_backend(exercise):
+    """keras/keras_lab.py or pytorch/torch_lab.py, beside the script (its folder is on sys.path)."""
+    return importlib.import_module({"keras": "keras_lab", "pytorch": "torch_lab"}[exercise.framework])
+
+
+def main(exercise, argv=None) -> int:
+    """Entry point of every exercise script: parse, then list or run; errors and interrupts are one line."""
+    def body():
         args = parse_args(exercise, argv)
         if args.list:
-            print(format_list(exercise))
+            print(format_list(exercise, import_backend(exercise), args))
             return 0
         from common.experiment import run  # numpy/matplotlib only; still no framework
-        run(exercise, args, import_backend)
+        run(exercise, args, lambda: import_backend(exercise))
         return 0
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as exc:
-        again = " ".join(sys.argv) + ("" if "--resume" in sys.argv else " --resume")
-        print(f"\n{interrupt_name(exc)}: finished models are saved, the current one is checkpointed at its last completed "
-              f"epoch; continue with: python {again}", file=sys.stderr)
-        return interrupt_exit_code(exc)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+
+    again = " ".join(sys.argv) + ("" if "--resume" in sys.argv else " --resume")
+    return run_command(body, f"finished models are saved, the current one is checkpointed at its last completed "
+                             f"epoch; continue with: python {again}")

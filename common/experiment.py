@@ -1,10 +1,12 @@
 """One flow for every run: load arrays -> build -> train -> predict -> write.
 
-The framework-specific half lives in a *backend* module (``pytorch/torch_lab.py``
-or ``keras/keras_lab.py``) with four functions: ``setup(args)``,
-``build(model_def, input_shape, n_classes, args)``, ``train(model, model_def,
-split, epochs, args)`` and ``predict(model, images, batch_size)``; everything
-here sees numpy arrays only.
+The exercise script builds the model in its framework's code; the
+framework-specific rest lives in a *backend* module (``pytorch/torch_lab.py``
+or ``keras/keras_lab.py``): ``setup(args)``, ``build(make, args)`` (the
+script's model on the device, compiled for Keras), ``describe(model)`` and
+``augmentation(model, augment)`` (the record's words for them),
+``train(model, split, epochs, args, checkpoint, augment)`` and
+``predict(model, images, batch_size)``; everything here sees numpy arrays only.
 
 Several processes (PyTorch under torchrun, Keras workers of a
 MultiWorkerMirroredStrategy) all run this flow: all of them train and predict
@@ -27,8 +29,7 @@ from typing import Optional
 import numpy as np
 
 from common import data as datasets
-from common import evaluation, figures
-from common.architectures import ModelDef, model_params
+from common import evaluation, figures, layout
 from common.atomic import atomic_dir, interrupts_deferred, write_json, write_text
 from common.checkpoint import Checkpoint
 from common.errors import UserError
@@ -67,18 +68,6 @@ def make_split(ds, limit: Optional[int], val_split: float) -> Split:
                  "the test set (--val-split 0, as the original report did)", test_note, ds.source)
 
 
-def output_paths(out, exercise_id, framework, model) -> dict:
-    out = Path(out)
-    plots = out / "plots" / exercise_id / framework
-    return {
-        "loss": plots / f"{model}_loss.png",
-        "accuracy": plots / f"{model}_accuracy.png",
-        "confusion_matrix": plots / f"{model}_confusion_matrix.png",
-        "ten_worst": out / "ten_worst" / exercise_id / framework / model,
-        "record": out / "results" / exercise_id / framework / f"{model}.json",
-    }
-
-
 def run(exercise: Exercise, args, import_backend) -> None:
     # Data first: a missing or corrupt file fails in a second, before the framework loads.
     split = make_split(datasets.load(exercise.dataset, args.data_dir), args.limit, args.val_split)
@@ -87,26 +76,25 @@ def run(exercise: Exercise, args, import_backend) -> None:
     print(f"{exercise.framework} on {device}; data: {split.source}", flush=True)
     print(f"train {len(split.x_train):,} | validation: {split.validation} | test: {split.test_note}", flush=True)
     for name in args.models:
-        train_one(exercise, args, backend, device, split, name, exercise.models[name])
+        train_one(exercise, args, backend, device, split, name)
     if exercise.after_training is not None and backend.is_main():
         exercise.after_training(backend, args, split, Path(args.out))
     backend.finish()
 
 
-def train_one(exercise, args, backend, device, split: Split, name: str, model_def: ModelDef) -> dict:
-    epochs = args.epochs or model_def.epochs or exercise.epochs
-    expected = model_params(model_def, exercise.input_shape)
-    print(f"\n== {exercise.id} {exercise.framework} {name}: {model_def.summary()} "
-          f"({expected:,} trainable parameters, {epochs} epoch{'s' if epochs != 1 else ''}) ==", flush=True)
-    model = backend.build(model_def, exercise.input_shape, len(split.class_names), args)
-    actual = backend.trainable_params(model)
-    if actual != expected:
-        raise RuntimeError(f"{name}: built {actual:,} trainable parameters, the registry says {expected:,}")
+def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
+    epochs = args.epochs or exercise.report_epochs(name)
+    model = backend.build(exercise.builder(name, args), args)
+    params = backend.trainable_params(model)
+    augment = exercise.augment.get(name)
+    described = describe(exercise, backend, model, augment, args)
+    print(f"\n== {exercise.id} {exercise.framework} {name}: {described['architecture']} "
+          f"({params:,} trainable parameters, {epochs} epoch{'s' if epochs != 1 else ''}) ==", flush=True)
 
-    checkpoint = Checkpoint(Path(args.out) / "checkpoints" / exercise.id / exercise.framework / name,
-                            run_signature(exercise, args, split, name, model_def), args.resume, epochs)
+    checkpoint = Checkpoint(layout.checkpoint_dir(args.out, exercise.id, exercise.framework, name),
+                            run_signature(exercise, args, split, name, described["architecture"]), args.resume, epochs)
     start = time.perf_counter()
-    history = backend.train(model, model_def, split, epochs, args, checkpoint)
+    history = backend.train(model, split, epochs, args, checkpoint, augment)
     # Time of this process's training, plus that of the epochs done before a resume.
     train_time = time.perf_counter() - start + history.pop("resumed_seconds", 0.0)
     bad = [i + 1 for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)]
@@ -119,8 +107,8 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
     if not backend.is_main():
         backend.barrier()  # the main process writes the outputs
         return None
-    record = make_record(exercise, args, device, backend.versions(), split, name, model_def, epochs,
-                         actual, train_time, history, probs, distributed=backend.distribution())
+    record = make_record(exercise, args, device, backend.versions(), split, name, described, epochs,
+                         params, train_time, history, probs, distributed=backend.distribution())
     # A resumed run's time adds this process's to the epochs saved before; its device and load are this process's.
     record["resumed_after_epoch"] = checkpoint.resumed_after
     record["host"] = {"cpu_count": os.cpu_count(),
@@ -130,23 +118,32 @@ def train_one(exercise, args, backend, device, split: Split, name: str, model_de
     backend.barrier()
     print(f"{name}: test accuracy {record['test_accuracy']:.2%}, loss {record['test_loss']:.4f} "
           f"on {record['n_test']:,} test images; trained in {train_time:.1f} s "
-          f"-> {output_paths(args.out, exercise.id, exercise.framework, name)['record']}", flush=True)
+          f"-> {layout.record(args.out, exercise.id, exercise.framework, name)}", flush=True)
     return record
 
 
-def run_signature(exercise, args, split, name, model_def) -> dict:
+def describe(exercise, backend, model, augment, args) -> dict:
+    """The record's words for a built model: its layers (or ex4's description of its options), its augmentation."""
+    augmentation = backend.augmentation(model, augment)
+    architecture = exercise.describe(args) if exercise.describe else backend.describe(model)
+    if augmentation:
+        architecture += f" + augmentation ({augmentation})"
+    return {"architecture": architecture, "augmentation": augmentation}
+
+
+def run_signature(exercise, args, split, name, architecture: str) -> dict:
     """What must match for a checkpoint to be resumed (epochs may grow)."""
     return {"exercise": exercise.id, "framework": exercise.framework, "model": name,
-            "architecture": model_def.summary(), "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+            "architecture": architecture, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
             "limit": args.limit, "val_split": args.val_split, "n_train": int(len(split.x_train)),
             "deterministic": bool(getattr(args, "deterministic", False)),
             "settings": dict(getattr(args, "record_settings", {}))}
 
 
-def reduced_settings(exercise, args, split, model_def, epochs) -> list:
+def reduced_settings(exercise, args, split, name, epochs) -> list:
     """Every way this run differs from the report's setting, in words."""
     notes = []
-    report_epochs = model_def.epochs or exercise.epochs
+    report_epochs = exercise.report_epochs(name)
     if epochs < report_epochs:
         notes.append(f"{epochs} of the report's {report_epochs} epochs" if exercise.report_states_epochs else
                      f"{epochs} of the default {report_epochs} epochs (the report does not state its own)")
@@ -160,7 +157,7 @@ def reduced_settings(exercise, args, split, model_def, epochs) -> list:
     return notes
 
 
-def make_record(exercise, args, device, versions, split, name, model_def, epochs, params,
+def make_record(exercise, args, device, versions, split, name, described, epochs, params,
                 train_time, history, probs, distributed=None) -> dict:
     predicted = probs.argmax(axis=1)
     matrix = evaluation.confusion_matrix(split.y_test, predicted, len(split.class_names))
@@ -168,10 +165,10 @@ def make_record(exercise, args, device, versions, split, name, model_def, epochs
         "exercise": exercise.id,
         "framework": exercise.framework,
         "model": name,
-        "architecture": model_def.summary(),
-        "augmentation": str(model_def.augment) if model_def.augment else None,
-        "note": model_def.note or None,
-        "reduced": reduced_settings(exercise, args, split, model_def, epochs),
+        "architecture": described["architecture"],
+        "augmentation": described["augmentation"],
+        "note": exercise.notes.get(name) or None,
+        "reduced": reduced_settings(exercise, args, split, name, epochs),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else exercise.script] + sys.argv[1:]),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, **versions},
@@ -180,7 +177,7 @@ def make_record(exercise, args, device, versions, split, name, model_def, epochs
         "seed": args.seed,
         "deterministic": bool(getattr(args, "deterministic", False)),
         "epochs": epochs,
-        "report_epochs": model_def.epochs or exercise.epochs,
+        "report_epochs": exercise.report_epochs(name),
         "batch_size": args.batch_size,
         "optimizer": {"name": "Adam", "lr": args.lr},
         "settings": dict(getattr(args, "record_settings", {})),
@@ -206,7 +203,7 @@ def make_record(exercise, args, device, versions, split, name, model_def, epochs
 def write_figures(record: dict, out) -> dict:
     """The loss, accuracy and confusion-matrix figures, drawn from the record alone (no data, no model):
     ``python -m common.redraw`` calls this to redraw them from committed records. Returns the output paths."""
-    paths = output_paths(out, record["exercise"], record["framework"], record["model"])
+    paths = layout.model_outputs(out, record["exercise"], record["framework"], record["model"])
     title = f"{record['framework']} {record['model']} ({record['exercise']})"
     if record["reduced"]:
         title += "\nreduced: " + "; ".join(record["reduced"])
@@ -225,6 +222,6 @@ def write_outputs(record: dict, split: Split, out) -> None:
         rows = ["rank,index,predicted,actual,prob_actual"]
         for row in record["ten_worst"]:
             figures.save_image(split.x_test[row["index"]], folder / f"{row['rank']}.png")
-            rows.append(f"{row['rank']},{row['index']},{row['predicted']},{row['actual']},{row['prob_actual']:.6f}")
+            rows.append(f"{row['rank']},{row['index']},{row['predicted']},{row['actual']},{row['prob_actual']:.6g}")  # 6 significant digits: 3.2e-07, not 0.000000
         write_text(folder / "ten_worst.csv", "\n".join(rows) + "\n")
     write_json(paths["record"], record)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from common import report
-from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt
+from common.entry import run_command
 from common.errors import UserError
 from common.parser import Parser
 
@@ -40,22 +40,19 @@ def main(argv=None) -> int:
                         help="records to redraw: ex, ex/framework or ex/framework/model (default: all)")
     parser.add_argument("--results", default=str(report.REPO_ROOT / "results"),
                         help="folder of <ex>/<framework>/<model>.json records; plots/ beside it is written")
-    try:
+    progress = {"drawn": 0, "of": 0}
+
+    def body() -> int:
         args = parser.parse_args(argv)
         results = Path(args.results)
         if not results.is_dir():
             raise UserError(f"--results {results}: no such folder")
         records = report.load_records(results)  # warns about the unreadable ones
         keys = selected(set(records.found) | set(records.unreadable), args.only)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        progress["of"] = len(keys)
 
-    from common.experiment import write_figures  # numpy and matplotlib: only once the options are good
-    failed = [key for key in keys if key in records.unreadable]
-    drawn = 0
-    terminate_as_interrupt()  # SIGTERM stops it as Ctrl-C does, like every other command here
-    try:
+        from common.experiment import write_figures  # numpy and matplotlib: only once the options are good
+        failed = [key for key in keys if key in records.unreadable]
         for key in (key for key in keys if key in records.found):
             try:
                 paths = write_figures(records.found[key], results.parent)
@@ -64,15 +61,15 @@ def main(argv=None) -> int:
                             f"({type(exc).__name__}: {exc}); left as they were")
                 failed.append(key)
                 continue
-            drawn += 1
+            progress["drawn"] += 1
             print(f"{'/'.join(key)}: {paths['loss'].name}, {paths['accuracy'].name}, "
                   f"{paths['confusion_matrix'].name}")
-    except KeyboardInterrupt as exc:  # every figure is written whole (atomic), so stopping loses nothing
-        print(f"\n{interrupt_name(exc)}: redrew {drawn} of {len(keys)} records", file=sys.stderr)
-        return interrupt_exit_code(exc)
-    print(f"redrew the figures of {drawn} of {len(keys)} records"
-          + (f"; {len(failed)} could not be read (see the warnings)" if failed else ""))
-    return 1 if failed else 0
+        print(f"redrew the figures of {progress['drawn']} of {len(keys)} records"
+              + (f"; {len(failed)} could not be read (see the warnings)" if failed else ""))
+        return 1 if failed else 0
+
+    # Every figure is written whole (atomic), so stopping loses nothing.
+    return run_command(body, lambda exc: f"redrew {progress['drawn']} of {progress['of']} records")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ Every number in the generated section comes from a record
 or, labelled as the report's, from ``common/reference_results.csv``; nothing is
 typed by hand. Every model of the report gets a row, in the report's order,
 whether it has been run or not: the model list of an exercise and framework is
-the reference CSV merged with the script's ``MODELS`` (imported as a file: the
+the reference CSV merged with the script's ``EXERCISE.models`` (imported as a file: the
 scripts import no framework at module level). A missing, unreadable or
 malformed record is a warning naming the file and a "not run" row, never a
 crash. The output holds no timestamp of the rebuild and is ordered
@@ -20,7 +20,6 @@ TensorFlow or numpy.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import os
@@ -30,9 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from common import layout
 from common.atomic import write_text
 from common.errors import UserError
 from common.parser import Parser
+from common.scripts import load_script as load_script_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_CSV = Path(__file__).resolve().parent / "reference_results.csv"
@@ -109,10 +110,10 @@ class ScriptInfo:
     """What an exercise script declares, read without running it."""
     path: Path
     exercise: object                               # common.exercise.Exercise
-    models: dict = field(default_factory=dict)     # name -> ModelDef, in the report's order
+    models: dict = field(default_factory=dict)     # name -> the script's builder, in the report's order
 
     def report_epochs(self, name: str) -> int:
-        return self.models[name].epochs or self.exercise.epochs
+        return self.exercise.report_epochs(name)
 
 
 _SCRIPT_CACHE: dict = {}
@@ -123,7 +124,7 @@ def script_path(root, exercise: str, framework: str) -> Path:
 
 
 def load_script(root, exercise: str, framework: str) -> Optional[ScriptInfo]:
-    """Import ``<root>/<framework>/<script>`` as a file and return its EXERCISE and MODELS.
+    """Import ``<root>/<framework>/<script>`` as a file and return its EXERCISE and its models.
 
     None when the script does not exist yet (its models then come from the
     reference data) or cannot be imported (a warning says why).
@@ -135,16 +136,8 @@ def load_script(root, exercise: str, framework: str) -> Optional[ScriptInfo]:
     if path.is_file():
         before = set(sys.modules)
         try:
-            name = f"_lab_script_{framework}_{exercise}_{len(_SCRIPT_CACHE)}"
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module  # as an import would (dataclasses look their module up there)
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[name]
-                raise
-            info = ScriptInfo(path, module.EXERCISE, dict(module.MODELS))
+            module = load_script_file(path, f"_lab_script_{framework}_{exercise}_{len(_SCRIPT_CACHE)}")
+            info = ScriptInfo(path, module.EXERCISE, dict(module.EXERCISE.models))
         except Exception as exc:  # a script being written must not stop the report
             warn(f"{path}: cannot be imported ({type(exc).__name__}: {exc}); "
                  f"its models come from the reference data")
@@ -336,11 +329,10 @@ class Context:
         return self.results.parent
 
     def figure(self, ex, fw, model, kind) -> Path:
-        # The layout of common.experiment.output_paths (a test checks they agree).
-        return self.out / "plots" / ex / fw / f"{model}_{kind}.png"
+        return layout.figure(self.out, ex, fw, model, kind)
 
     def thumbnail(self, ex, fw, model, rank) -> Path:
-        return self.out / "ten_worst" / ex / fw / model / f"{rank}.png"
+        return layout.ten_worst_dir(self.out, ex, fw, model) / f"{rank}.png"
 
     def models(self, ex, fw) -> list:
         script = load_script(self.root, ex, fw)
@@ -360,10 +352,6 @@ def architecture(ctx: Context, key) -> str:
         if record.get("note"):
             text += f" ({record['note']})"
         return text
-    script = load_script(ctx.root, key[0], key[1])
-    if script and key[2] in script.models:
-        model = script.models[key[2]]
-        return model.summary() + (f" ({model.note})" if model.note else "")
     ref = ctx.reference.get(key)
     return ref["notes"] if ref and ref["notes"] else "—"
 
@@ -540,9 +528,6 @@ def augmentation_cell(ctx: Context, a, b) -> str:
     record = ctx.record(b)
     if record and record.get("augmentation"):
         return str(record["augmentation"])
-    script = load_script(ctx.root, b[0], b[1])
-    if script and b[2] in script.models and script.models[b[2]].augment:
-        return str(script.models[b[2]].augment)
     ref = ctx.reference.get(b)
     return f"report: {ref['notes']}" if ref and ref["notes"] else "—"
 

@@ -21,20 +21,14 @@ def add_arguments(parser, weights_help: str) -> None:
                              "ImageNet models were trained at 224)")
 
 
-def check_args(args, models: dict, make_model: Callable, check_file: Callable[[str], None]) -> None:
-    """Validate the options before any data or framework loads, and describe them in the record.
-
-    ``models`` is rebuilt in place: --freeze-backbone changes the trainable
-    count the flow checks, and the options change the architecture text.
-    """
+def check_args(args, check_file: Callable[[str], None]) -> None:
+    """Validate the options before any data or framework loads, and describe them in the record."""
     if not 32 <= args.image_size <= 1024:
         raise UserError(f"--image-size must be between 32 and 1024, got {args.image_size}")
     if args.weights.lower() in ("imagenet", "none"):
         args.weights = args.weights.lower()
     else:
         check_file(args.weights)
-    for name, model in models.items():
-        models[name] = make_model(model.augment, args.weights, args.freeze_backbone, args.image_size)
     args.record_settings = {"weights": args.weights, "freeze_backbone": args.freeze_backbone,
                             "image_size": args.image_size}
     args.reduced_notes = {}
@@ -46,11 +40,12 @@ def check_args(args, models: dict, make_model: Callable, check_file: Callable[[s
         args.reduced_notes["image_size"] = f"images upsampled to {args.image_size}x{args.image_size} (report: 32x32)"
 
 
-def architecture_text(backbone: str, head: str, weights: str, frozen: bool, image_size: int) -> str:
+def architecture_text(backbone: str, head: str, args) -> str:
     """The record's architecture line for these options, the same words in both frameworks."""
-    source = {"imagenet": "ImageNet weights", "none": "no pretrained weights"}.get(weights, f"weights from {weights}")
-    text = f"ResNet50 ({backbone}, {source}, {'frozen' if frozen else 'every layer trainable'}) - {head}"
-    return text if image_size == 32 else f"upsample to {image_size}x{image_size} - {text}"
+    source = {"imagenet": "ImageNet weights", "none": "no pretrained weights"}.get(args.weights,
+                                                                                 f"weights from {args.weights}")
+    text = f"ResNet50 ({backbone}, {source}, {'frozen' if args.freeze_backbone else 'every layer trainable'}) - {head}"
+    return text if args.image_size == 32 else f"upsample to {args.image_size}x{args.image_size} - {text}"
 
 
 def first_line(exc) -> str:

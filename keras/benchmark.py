@@ -12,7 +12,7 @@ then --seconds; a callback reads the clock at the end of every step, so the
 step time includes everything fit does between two steps. Reported:
 
 - samples/s, and GFLOP/s = 6 x multiply-adds per image x samples/s (counted
-  from the layers by common.architectures.multiply_adds; 2 FLOPs per
+  from the built model (torch: FlopCounterMode; Keras: its Conv2D and Dense layers); 2 FLOPs per
   multiply-add, forward plus backward = 3 forward passes);
 - the share of the machine's fp32 peak, measured in this process: the
   fastest tf.linalg.matmul of two --peak-size square matrices (5 at start, 3 before
@@ -117,11 +117,7 @@ def matmul_peak(n: int, repeats: int) -> dict:
 
 
 def count_multiply_adds(entry, model) -> tuple:
-    """Forward multiply-adds per image: from the layers, or from the built model's Conv2D and Dense layers."""
-    from common.architectures import multiply_adds
-
-    if entry.has_layers:
-        return multiply_adds(entry.model.layers, entry.exercise.input_shape), "layers"
+    """Forward multiply-adds per image, from the built model's Conv2D and Dense layers."""
     total = 0
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, keras.layers.Conv2D):
@@ -138,7 +134,7 @@ def build(entry, args):
     # ex4's models read these options; the benchmark times a fresh, unfrozen network at 32x32.
     build_args = argparse.Namespace(**{"weights": "none", "freeze_backbone": False, "image_size": 32, "lr": 1e-3,
                                        **vars(args)})
-    return keras_lab.build(entry.model, entry.exercise.input_shape, 10, build_args)
+    return keras_lab.build(entry.exercise.builder(entry.name, build_args), build_args)
 
 
 def measure(entry, x, y, args) -> tuple:
@@ -179,13 +175,14 @@ def measure(entry, x, y, args) -> tuple:
 
     side_budget = min(args.seconds, 3.0)
     pipeline_s, pipeline_how = time_input_pipeline(x, y, bs, args.seed, side_budget)
-    augment_s = time_augmentation(entry.model.augment, x[:bs], side_budget) if entry.model.augment else None
+    augmentation = keras_lab.augmentation(model)
+    augment_s = time_augmentation(model, x[:bs], side_budget) if augmentation else None
 
     rate = samples / total
     gflops = 6 * macs * rate / 1e9
     result = {
         "id": entry.id, "exercise": entry.exercise.id, "model": entry.name, "dataset": entry.exercise.dataset,
-        "augmentation": str(entry.model.augment) if entry.model.augment else None,
+        "augmentation": augmentation,
         "multiply_adds": int(macs), "multiply_adds_source": mac_source,
         "conv_heavy": macs >= CONV_HEAVY_MACS,
         "steps": steps, "measured_s": round(total, 3),
@@ -221,9 +218,9 @@ def time_input_pipeline(x, y, bs: int, seed: int, budget: float) -> tuple:
     return _time_calls(lambda: next(iterator), budget), how
 
 
-def time_augmentation(aug, batch, budget: float) -> float:
+def time_augmentation(model, batch, budget: float) -> float:
     """Seconds per batch of the model's augmentation layers alone, in training mode, traced as fit traces them."""
-    layers = keras.Sequential(keras_lab.augmentation_layers(aug))
+    layers = keras.Sequential([layer for layer in model.layers if isinstance(layer, keras_lab.AUGMENTATION_LAYERS)])
     apply = tf.function(lambda images: layers(images, training=True))
     images = tf.constant(batch)
     return _time_calls(lambda: apply(images).numpy(), budget)

@@ -20,8 +20,10 @@ ImageNet weights expect: keras.applications.resnet50.preprocess_input
 the flow feeds [0, 1] floats, so the layer multiplies by 255 first.
 
 MyResNetDA: model9's augmentation (horizontal flip, shift 0.1), "same than
-model9" as the report says: Keras preprocessing layers in front of the model
-(keras_lab.augmentation_layers), active in training only.
+model9" as the report says: Keras preprocessing layers in front of the model,
+active in training only. The ImageNet preprocessing is a registered Keras
+layer (ImageNetPreprocess), not a Lambda, so a saved model loads in Keras'
+default safe mode.
 
 --weights imagenet (default) loads the file keras.applications downloads,
 resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5, from the Keras cache
@@ -32,19 +34,17 @@ A machine without internet can copy that file there, or pass it as
 classifier is always new. --weights none trains from scratch and every
 record and README row says so.
 
-Trainable parameters: 23,555,082 (23,534,592 in the backbone + 20,490 in
-Dense 10; the 53,120 BatchNorm moving statistics are not trainable);
-20,490 with --freeze-backbone. The PyTorch version has 23,528,522: Keras'
-ResNet50 convolutions have biases (26,560), torchvision's do not; this is
-the one model whose count differs between the frameworks.
+Trainable parameters (tests build it and check): 23,555,082 (23,534,592 in
+the backbone + 20,490 in Dense 10; the 53,120 BatchNorm moving statistics
+are not trainable); 20,490 with --freeze-backbone. The PyTorch version has
+23,528,522: Keras' ResNet50 convolutions have biases (26,560), torchvision's
+do not; this is the one model whose count differs between the frameworks.
 
 Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
 elsewhere): MyResNet 73.63% (1153.49 s), MyResNetDA 76.15% (1172.44 s).
-Here (2-core CPU, Adam 1e-3, batch 128, TensorFlow's oneDNN kernels on,
-see keras_lab.py; without them a step took 7 s, not 1 s), an epoch on 45,000
-32x32 images takes minutes: the README's tables, rebuilt from
-results/ex4/keras/*.json, give each record's accuracy, training time and
-seconds per epoch.
+Here an epoch on 45,000 32x32 images takes minutes on a CPU: the README's
+tables, rebuilt from results/ex4/keras/*.json, give each record's accuracy,
+training time and seconds per epoch.
 """
 import os
 import sys
@@ -53,22 +53,61 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow the real keras package
 
 from common import transfer  # noqa: E402
-from common.architectures import Augmentation, ModelDef  # noqa: E402
 from common.cli import main  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
 
-PARAMS = 23_555_082            # ResNet50(include_top=False) + Dense 10; a test builds it and checks
-FROZEN_PARAMS = 2048 * 10 + 10  # the new classifier only
 # The file keras.applications.ResNet50(weights="imagenet", include_top=False) downloads, and its md5.
 WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/" + WEIGHTS_FILE
 WEIGHTS_MD5 = "4d473c1dd8becc155b73f8504c6f6626"
 DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fails fast, a download still works
-MODEL9 = Augmentation(horizontal_flip=True, shift=0.1)
+CIFAR10 = (32, 32, 3)
 
 
-# --- options ----------------------------------------------------------------
+# --- the models -------------------------------------------------------------
+
+def my_resnet(args, augmentation=list, name="MyResNet"):
+    """[augmentation] - [Resizing] - ImageNet preprocessing - ResNet50 - GlobalAveragePooling2D - Dense softmax."""
+    import keras
+    from keras import layers
+
+    from keras_lab import ImageNetPreprocess
+
+    size = args.image_size
+    backbone = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(size, size, 3))
+    if args.weights != "none":
+        load_backbone(backbone, imagenet_weights_file() if args.weights == "imagenet" else args.weights)
+    backbone.trainable = not args.freeze_backbone  # frozen: BatchNorm also runs in inference mode
+
+    inputs = keras.Input(CIFAR10)
+    x = inputs
+    for layer in augmentation():
+        x = layer(x)
+    if size != CIFAR10[0]:
+        x = layers.Resizing(size, size, interpolation="bilinear", name="upsample")(x)
+    x = ImageNetPreprocess(name="imagenet_preprocess")(x)  # what the ImageNet weights expect
+    x = backbone(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(10, activation="softmax")(x)  # the new classifier
+    return keras.Model(inputs, outputs, name=name)
+
+
+def model9_augmentation():
+    """The report's "same than model9": ImageDataGenerator(width/height_shift_range=0.1, horizontal_flip=True)."""
+    from keras import layers
+    return [layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"), layers.RandomFlip("horizontal")]
+
+
+def my_resnet_da(args):
+    return my_resnet(args, model9_augmentation, name="MyResNetDA")
+
+
+def describe(args) -> str:
+    return transfer.architecture_text("keras.applications", "GlobalAveragePooling2D - Dense 10 softmax", args)
+
+
+# --- the options and the weights ----------------------------------------------
 
 def add_arguments(parser):
     transfer.add_arguments(
@@ -84,35 +123,7 @@ def check_weights_file(path):
 
 
 def check_args(args):
-    transfer.check_args(args, MODELS, resnet_model, check_weights_file)
-
-
-# --- the model --------------------------------------------------------------
-
-def build_resnet(input_shape, n_classes, args, augment=None):
-    """[augmentation] - [Resizing] - ImageNet preprocessing - ResNet50 - GlobalAveragePooling2D - Dense softmax."""
-    import keras
-    from keras.applications.resnet50 import preprocess_input
-
-    from keras_lab import augmentation_layers
-
-    size = args.image_size
-    backbone = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(size, size, 3))
-    if args.weights != "none":
-        load_backbone(backbone, imagenet_weights_file() if args.weights == "imagenet" else args.weights)
-    backbone.trainable = not args.freeze_backbone  # frozen: BatchNorm also runs in inference mode
-
-    inputs = keras.Input(input_shape)
-    x = inputs
-    for layer in augmentation_layers(augment) if augment else []:
-        x = layer(x)
-    if (size, size) != tuple(input_shape[:2]):
-        x = keras.layers.Resizing(size, size, interpolation="bilinear", name="upsample")(x)
-    x = keras.layers.Lambda(lambda images: preprocess_input(images * 255.0), name="imagenet_preprocess")(x)
-    x = backbone(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="MyResNetDA" if augment else "MyResNet")
+    transfer.check_args(args, check_weights_file)
 
 
 def keras_models_dir() -> Path:
@@ -163,27 +174,13 @@ def load_backbone(backbone, path) -> None:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-# --- the registry -----------------------------------------------------------
-
-def resnet_model(augment, weights="imagenet", frozen=False, image_size=32) -> ModelDef:
-    text = transfer.architecture_text("keras.applications", "GlobalAveragePooling2D - Dense 10 softmax",
-                                      weights, frozen, image_size)
-
-    def build(input_shape, n_classes, args):
-        return build_resnet(input_shape, n_classes, args, augment)
-
-    return ModelDef(build=build, params=FROZEN_PARAMS if frozen else PARAMS, augment=augment, summary_text=text)
-
-
-MODELS = {
-    "MyResNet": resnet_model(None),
-    "MyResNetDA": resnet_model(MODEL9),
-}
-
-EXERCISE = Exercise(id="ex4", framework="keras", script="ex4_resnet.py", dataset="cifar10",
-                    description=__doc__.split("\n\n")[0], models=MODELS,
-                    extra_arguments=(add_arguments,), check_args=check_args,
-                    report_states_epochs=False)  # 20 by default, as elsewhere
+EXERCISE = Exercise(
+    id="ex4", framework="keras", script="ex4_resnet.py", dataset="cifar10", description=__doc__.split("\n\n")[0],
+    models={"MyResNet": my_resnet, "MyResNetDA": my_resnet_da},
+    builders_take_args=True, describe=describe, benchmark_by_default=False,
+    extra_arguments=(add_arguments,), check_args=check_args,
+    report_states_epochs=False,  # 20 by default, as elsewhere
+)
 
 if __name__ == "__main__":
-    sys.exit(main(EXERCISE, lambda: __import__("keras_lab")))
+    sys.exit(main(EXERCISE))

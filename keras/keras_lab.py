@@ -1,8 +1,10 @@
-"""Keras half of the shared flow: device, model builder, the training loop.
+"""Keras half of the shared flow: the device, compile and fit, predictions.
 
-Keras is used plainly: a Sequential model, ``compile``, and one ``fit`` over
-a tf.data pipeline of batches gathered from one in-memory normalised array.
-Augmentation is a stack of Keras preprocessing layers at the front of the
+The exercise scripts build their models (``keras.Sequential`` or a
+functional ``keras.Model``); this module compiles them and trains them with
+one ``fit`` over a tf.data pipeline of batches gathered from one in-memory
+normalised array, with callbacks for the progress lines and the checkpoints.
+Augmentation is the scripts' Keras preprocessing layers at the front of the
 model, active in training only, drawing a different random transform for
 each image.
 
@@ -23,9 +25,9 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the logs
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # TensorFlow uses its oneDNN CPU kernels by default only on CPUs with AVX512-VNNI/AMX-class features.
-# Turned on here, they made a training step on this repository's 2-core AMD EPYC 7.5x faster for
-# ResNet50 (7.0 -> 0.93 s at batch 128) and 2.4x for ex2 model7 (1.03 -> 0.44 s); ex1 model3 unchanged.
-# TF_ENABLE_ONEDNN_OPTS=0 in the environment turns them off. It must be set before TensorFlow loads.
+# Turned on here, they made training several times faster on this project's AMD EPYC CPUs (the
+# README's Performance section). TF_ENABLE_ONEDNN_OPTS=0 in the environment turns them off. It must
+# be set before TensorFlow loads.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 # Notices TensorFlow's C++ code writes to stderr while it loads, before its log level applies; with
@@ -60,8 +62,6 @@ with startup_notices_filtered():
     import tensorflow as tf  # noqa: E402
 import numpy as np  # noqa: E402
 
-from common.architectures import (BatchNorm, Conv, Dense, Dropout, Flatten, MaxPool, ReLU,  # noqa: E402
-                                  Softmax)
 from common.errors import UserError  # noqa: E402
 from common.progress import StepProgress  # noqa: E402
 
@@ -234,53 +234,10 @@ def versions() -> dict:
 
 # --- models ---------------------------------------------------------------
 
-def augmentation_layers(aug) -> list:
-    """The report's ImageDataGenerator settings as preprocessing layers (fill 'nearest', its default)."""
-    if aug.scale or aug.shear:
-        raise ValueError("scale/shear augmentation is PyTorch-only in this repository")
-    layers = []
-    if aug.rotation:
-        layers.append(keras.layers.RandomRotation(aug.rotation / 360, fill_mode="nearest"))
-    if aug.shift:
-        layers.append(keras.layers.RandomTranslation(aug.shift, aug.shift, fill_mode="nearest"))
-    if aug.zoom:
-        layers.append(keras.layers.RandomZoom(aug.zoom, fill_mode="nearest"))
-    if aug.horizontal_flip:
-        layers.append(keras.layers.RandomFlip("horizontal"))
-    return layers
-
-
-def from_layers(layers) -> list:
-    out = []
-    for layer in layers:
-        if isinstance(layer, Conv):
-            out.append(keras.layers.Conv2D(layer.filters, layer.kernel, strides=layer.stride, padding="valid"))
-        elif isinstance(layer, MaxPool):
-            out.append(keras.layers.MaxPooling2D(layer.size, strides=layer.stride, padding="valid"))
-        elif isinstance(layer, BatchNorm):
-            out.append(keras.layers.BatchNormalization())
-        elif isinstance(layer, Dropout):
-            out.append(keras.layers.Dropout(layer.rate))
-        elif isinstance(layer, ReLU):
-            out.append(keras.layers.ReLU())
-        elif isinstance(layer, Flatten):
-            out.append(keras.layers.Flatten())
-        elif isinstance(layer, Dense):
-            out.append(keras.layers.Dense(layer.units, activation=layer.activation))
-        elif isinstance(layer, Softmax):
-            out.append(keras.layers.Softmax())
-        else:
-            raise TypeError(f"unknown layer {layer!r}")
-    return out
-
-
-def build(model_def, input_shape, n_classes, args) -> keras.Model:
+def build(make, args) -> keras.Model:
+    """The script's model, compiled: Adam and the cross-entropy of the probabilities its softmax gives."""
     with scope():  # under a strategy: the weights and the optimiser's state mirrored on every replica
-        if model_def.build is not None:
-            model = model_def.build(input_shape, n_classes, args)
-        else:
-            augment = augmentation_layers(model_def.augment) if model_def.augment else []
-            model = keras.Sequential([keras.Input(input_shape), *augment, *from_layers(model_def.layers)])
+        model = make()
         model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     return model
@@ -288,6 +245,72 @@ def build(model_def, input_shape, n_classes, args) -> keras.Model:
 
 def trainable_params(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+AUGMENTATION_LAYERS = (keras.layers.RandomFlip, keras.layers.RandomTranslation, keras.layers.RandomRotation,
+                       keras.layers.RandomZoom)
+
+
+def describe(model) -> str:
+    """The architecture in the report's words, read from the built model: "Conv 32/3 - Flatten - Dense 10 softmax"."""
+    L = keras.layers
+    parts = []
+    for layer in model.layers:
+        if isinstance(layer, AUGMENTATION_LAYERS):
+            continue  # described by augmentation()
+        if isinstance(layer, L.Conv2D):
+            stride = layer.strides[0]
+            parts.append(f"Conv {layer.filters}/{layer.kernel_size[0]}" + (f"/s{stride}" if stride != 1 else ""))
+        elif isinstance(layer, L.MaxPooling2D):
+            parts.append(f"MaxPool {layer.pool_size[0]}/s{layer.strides[0]}")
+        elif isinstance(layer, L.BatchNormalization):
+            parts.append("BatchNorm")
+        elif isinstance(layer, L.Dropout):
+            parts.append(f"Dropout {layer.rate:g}")
+        elif isinstance(layer, L.ReLU):
+            parts.append("ReLU")
+        elif isinstance(layer, L.Flatten):
+            parts.append("Flatten")
+        elif isinstance(layer, L.Dense):
+            activation = layer.activation.__name__
+            parts.append(f"Dense {layer.units}" + ("" if activation == "linear" else f" {activation}"))
+        elif isinstance(layer, L.Softmax):
+            parts.append("Softmax")
+        else:
+            parts.append(type(layer).__name__)
+    return " - ".join(parts)
+
+
+def augmentation(model, augment=None):
+    """The model's augmentation layers in the report's words ("flip, shift 0.1"), or None.
+
+    ``augment`` is PyTorch's separate transform: a Keras model holds its own augmentation."""
+    def upper(factor):  # a factor is x (meaning -x..x) or (lower, upper)
+        return factor[1] if isinstance(factor, (tuple, list)) else factor
+
+    found = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.RandomFlip):
+            found["flip"] = "flip"
+        elif isinstance(layer, keras.layers.RandomTranslation):
+            found["shift"] = f"shift {upper(layer.height_factor):g}"
+        elif isinstance(layer, keras.layers.RandomRotation):
+            found["rotation"] = f"rotation {upper(layer.factor) * 360:g} deg"  # a fraction of a turn
+        elif isinstance(layer, keras.layers.RandomZoom):
+            found["zoom"] = f"zoom {upper(layer.height_factor):g}"
+    # The order PyTorch's RandomAffinePerImage names them in, whatever the order of the layers.
+    parts = [found[key] for key in ("flip", "shift", "rotation", "zoom") if key in found]
+    return ", ".join(parts) or None
+
+
+@keras.saving.register_keras_serializable(package="lab")
+class ImageNetPreprocess(keras.layers.Layer):
+    """keras.applications.resnet50.preprocess_input ('caffe': RGB to BGR, minus the ImageNet channel means)
+    of [0, 1] images. A registered layer, not a Lambda: a saved model loads in Keras' default safe mode."""
+
+    def call(self, images):
+        from keras.applications.resnet50 import preprocess_input
+        return preprocess_input(images * 255.0)
 
 
 # --- training -------------------------------------------------------------
@@ -383,7 +406,8 @@ class EpochEnd(keras.callbacks.Callback):
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
-def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
+def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
+    """fit over the epochs not yet done; ``augment`` is PyTorch's (Keras' augmentation is in the model)."""
     x, y = normalise(split.x_train), split.y_train
     history = {key: [] for key in (*METRICS, "seconds")}
     if isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy) and checkpoint:
@@ -435,14 +459,14 @@ def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
 
 # --- figures --------------------------------------------------------------
 
-def augment_examples(augmentation, images_uint8_nhwc: np.ndarray, seed: int) -> np.ndarray:
-    """A few uint8 (N, H, W, C) images through the training-time augmentation layers, as uint8.
+def augment_examples(make, images_uint8_nhwc: np.ndarray, seed: int) -> np.ndarray:
+    """A few uint8 (N, H, W, C) images through the augmentation layers of the model ``make`` builds, as uint8.
 
-    The same layers as ``build`` puts in front of the model, called with
-    training=True; each image gets its own random transform. Seeds Keras'
-    global generators (called after training, so no run is affected).
+    The script's own layers, called with training=True; each image gets its
+    own random transform. Seeds Keras' global generators (called after
+    training, so no run is affected).
     """
     keras.utils.set_random_seed(seed)
-    augment = keras.Sequential(augmentation_layers(augmentation))
+    augment = keras.Sequential([layer for layer in make().layers if isinstance(layer, AUGMENTATION_LAYERS)])
     out = augment(images_uint8_nhwc.astype(np.float32), training=True)
     return np.clip(np.rint(keras.ops.convert_to_numpy(out)), 0, 255).astype(np.uint8)

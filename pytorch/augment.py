@@ -9,21 +9,60 @@ affine matrix per image and applied to the whole batch in one
 
 Semantics follow torchvision: RandomAffine(0, scale, shear) then
 RandomHorizontalFlip then RandomRotation, nearest-neighbour sampling, black fill.
+
+torch is imported inside the functions, so a script can declare its
+augmentation without loading torch (``--help`` stays instant).
 """
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from dataclasses import dataclass
+from typing import Optional
 
-from common.architectures import Augmentation
+
+@dataclass(frozen=True)
+class RandomAffinePerImage:
+    """Random transforms applied to training batches only, drawn per image.
+
+    Angles are in degrees; ``shift`` and ``zoom`` are fractions of the image
+    size; ``scale`` is the (min, max) factor of torchvision's RandomAffine.
+    Call it on an (N, C, H, W) batch with a ``torch.Generator``.
+    """
+    horizontal_flip: bool = False
+    shift: float = 0.0
+    rotation: float = 0.0
+    zoom: float = 0.0
+    scale: Optional[tuple] = None
+    shear: float = 0.0
+
+    def __call__(self, images, generator=None):
+        return augment_batch(images, self, generator)
+
+    def __str__(self):
+        parts = []
+        if self.horizontal_flip:
+            parts.append("flip")
+        if self.shift:
+            parts.append(f"shift {self.shift:g}")
+        if self.rotation:
+            parts.append(f"rotation {self.rotation:g} deg")
+        if self.zoom:
+            parts.append(f"zoom {self.zoom:g}")
+        if self.scale:
+            parts.append(f"scale {self.scale[0]:g}-{self.scale[1]:g}")
+        if self.shear:
+            parts.append(f"shear {self.shear:g} deg")
+        return ", ".join(parts) or "none"
 
 
 def _uniform(n, low, high, generator, device):
+    import torch
     return torch.rand(n, generator=generator, device=device) * (high - low) + low
 
 
-def affine_matrices(n: int, aug: Augmentation, generator=None, device="cpu") -> torch.Tensor:
+def affine_matrices(n: int, aug: RandomAffinePerImage, generator=None, device="cpu"):
     """Forward 2x3 matrices (normalised coordinates), one per image."""
+    import torch
+
     ones, zeros = torch.ones(n, device=device), torch.zeros(n, device=device)
     # Scale: torchvision's (min, max), or Keras' zoom range 1 +- zoom.
     low, high = aug.scale if aug.scale else (1 - aug.zoom, 1 + aug.zoom)
@@ -44,8 +83,11 @@ def affine_matrices(n: int, aug: Augmentation, generator=None, device="cpu") -> 
     return torch.cat([linear, shift.unsqueeze(2)], 2)
 
 
-def augment_batch(images: torch.Tensor, aug: Augmentation, generator=None) -> torch.Tensor:
+def augment_batch(images, aug: RandomAffinePerImage, generator=None):
     """Apply an independent random transform to each image of an (N, C, H, W) batch."""
+    import torch
+    import torch.nn.functional as F
+
     n = images.shape[0]
     forward = affine_matrices(n, aug, generator, images.device)
     # affine_grid maps OUTPUT coordinates to INPUT coordinates: the inverse transform.

@@ -6,13 +6,13 @@
     python -m common.benchmark_table                              # the README's table from the record
 
 Per model, after warm-up, the training step of pytorch/torch_lab.py's loop
-(a batch indexed from the one normalised tensor on the device, augment_batch
+(a batch indexed from the one normalised tensor on the device, the script's augmentation
 for augmented models, forward, loss, backward, Adam), set up by the same
 torch_lab.prepare_training (channels_last on CPU and CUDA, autocast on CUDA;
 --no-mixed-precision: neither), is timed for --seconds:
 
 - samples/s, and GFLOP/s = 6 x multiply-adds per image x samples/s (counted
-  from the layers by common.architectures.multiply_adds; 2 FLOPs per
+  from the built model (torch: FlopCounterMode; Keras: its Conv2D and Dense layers); 2 FLOPs per
   multiply-add, forward plus backward = 3 forward passes);
 - the share of the machine's fp32 peak, measured in this process: the
   fastest torch.mm of two --peak-size square matrices (5 at start, 3 before
@@ -138,11 +138,7 @@ def matmul_peak(n: int, repeats: int) -> dict:
 
 
 def count_multiply_adds(entry, model) -> tuple:
-    """Forward multiply-adds per image: from the layers, or counted by torch for models built by code."""
-    from common.architectures import multiply_adds
-
-    if entry.has_layers:
-        return multiply_adds(entry.model.layers, entry.exercise.input_shape), "layers"
+    """Forward multiply-adds per image, counted by torch on one image (2 FLOPs per multiply-add)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     h, w, c = entry.exercise.input_shape
@@ -157,13 +153,11 @@ def build(entry, args):
     # ex4's models read these options; the benchmark times a fresh, unfrozen network at 32x32.
     build_args = argparse.Namespace(**{"weights": "none", "freeze_backbone": False, "image_size": 32,
                                        **vars(args)})
-    return torch_lab.build(entry.model, entry.exercise.input_shape, 10, build_args)
+    return torch_lab.build(entry.exercise.builder(entry.name, build_args), build_args)
 
 
 def measure(entry, x, y, args) -> dict:
     """Time torch_lab.train's step for one model: indexing, augmentation, forward-backward-update."""
-    from augment import augment_batch
-
     model = build(entry, args)
     macs, mac_source = count_multiply_adds(entry, model)
     peak = matmul_peak(args.peak_size, repeats=3)["gflops"]
@@ -173,7 +167,7 @@ def measure(entry, x, y, args) -> dict:
     loss_fn = nn.CrossEntropyLoss()
     shuffle = torch.Generator().manual_seed(args.seed)
     augment_rng = torch.Generator(device=torch_lab.DEVICE).manual_seed(args.seed + 1)
-    aug = entry.model.augment
+    aug = entry.augment
     n, bs = len(x), args.batch_size
     state = {"order": None, "i": n}
     total_loss = torch.zeros((), device=torch_lab.DEVICE)
@@ -190,7 +184,7 @@ def measure(entry, x, y, args) -> dict:
         sync()
         t1 = now()
         if aug is not None:
-            xb = augment_batch(xb, aug, augment_rng)
+            xb = aug(xb, augment_rng)
             sync()
         t2 = now()
         out, loss = torch_lab.optimisation_step(model, optimizer, loss_fn, xb, yb, amp, scaler)

@@ -5,39 +5,107 @@
     python pytorch/ex1_mnist.py --list             # architectures and parameter counts
 
 Layers exactly as the report lists them; where it lists no activation there
-is none, so model1 and model2 are linear classifiers over convolutions. The
-output layer's softmax is inside CrossEntropyLoss, except in old_model1, the
-report's "Nota Bene" mistake: a softmax layer before CrossEntropyLoss, kept to
-show its effect. The report gives no dropout rate: 0.5 here.
+is none, so model1 and model2 are linear classifiers over convolutions. Three
+things differ from the Keras version of the same layers:
+- PyTorch images are NCHW (channels first) and every layer is told its
+  input size: nn.Conv2d(in_channels, out_channels, kernel), nn.Linear(in, out).
+- The output layer gives logits: the softmax the report lists is inside
+  nn.CrossEntropyLoss. old_model1 is the report's "Nota Bene" mistake, a
+  softmax layer before CrossEntropyLoss, kept to show its effect.
+- The report gives no dropout rate: 0.5 here.
 
 Report (RTX 3060, 20 epochs, validated on the test set): model1 91.74%,
-model2 97.20%, model3 98.55%, model4 98.76%. Here (2-core CPU, Adam 1e-3,
-batch 128): see the README, rebuilt from results/ex1/pytorch/*.json.
+model2 97.20%, model3 98.55%, model4 98.76%. Here: the README, rebuilt from
+results/ex1/pytorch/*.json. The models are built when called, so --help and
+the campaign never load torch.
 """
 import sys
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
 
-from common.architectures import Conv, Dense, Dropout, Flatten, MaxPool, ModelDef, ReLU, Softmax  # noqa: E402
 from common.cli import main  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
 
-MODELS = {
-    "model1": ModelDef([Conv(32, 3), Flatten(), Dense(10, "softmax")]),
-    "old_model1": ModelDef([Conv(32, 3), Flatten(), Dense(10, "softmax"), Softmax()],
-                           note="model1 with a softmax layer before CrossEntropyLoss: the report's mistake"),
-    "model2": ModelDef([Conv(64, 3), Conv(32, 3), MaxPool(2, 1), Conv(16, 3), Flatten(), Dense(10, "softmax")]),
-    "model3": ModelDef([Conv(64, 3), Conv(32, 3), Dropout(0.5), ReLU(), MaxPool(2, 1), Conv(16, 3),
-                        Flatten(), Dense(10, "softmax")]),
-    "model4": ModelDef([Conv(64, 3), Conv(32, 3), Dropout(0.5), ReLU(), MaxPool(2, 1), Conv(16, 3),
-                        Flatten(), Dense(128, "relu"), Dense(10, "softmax")]),
-    "lab3": ModelDef([Flatten(), Dense(128, "relu"), Dense(10, "softmax")],
-                     note="dense stand-in for the previous lab's best model; the report gives no architecture"),
-}
 
-EXERCISE = Exercise(id="ex1", framework="pytorch", script="ex1_mnist.py", dataset="mnist",
-                    description=__doc__.split("\n\n")[0], models=MODELS)
+def model1():
+    from torch import nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3),            # 28x28 -> 26x26, no activation: the report lists none
+        nn.Flatten(),
+        nn.Linear(32 * 26 * 26, 10),    # logits; the softmax is inside CrossEntropyLoss
+    )
+
+
+def old_model1():
+    from torch import nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3),
+        nn.Flatten(),
+        nn.Linear(32 * 26 * 26, 10),
+        nn.Softmax(dim=1),              # the mistake: CrossEntropyLoss applies log-softmax again
+    )
+
+
+def model2():
+    from torch import nn
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 3),            # -> 26x26
+        nn.Conv2d(64, 32, 3),           # -> 24x24
+        nn.MaxPool2d(2, stride=1),      # -> 23x23
+        nn.Conv2d(32, 16, 3),           # -> 21x21
+        nn.Flatten(),
+        nn.Linear(16 * 21 * 21, 10),
+    )
+
+
+def model3():
+    from torch import nn
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 3),
+        nn.Conv2d(64, 32, 3),
+        nn.Dropout(0.5),
+        nn.ReLU(),
+        nn.MaxPool2d(2, stride=1),
+        nn.Conv2d(32, 16, 3),
+        nn.Flatten(),
+        nn.Linear(16 * 21 * 21, 10),
+    )
+
+
+def model4():
+    from torch import nn
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 3),
+        nn.Conv2d(64, 32, 3),
+        nn.Dropout(0.5),
+        nn.ReLU(),
+        nn.MaxPool2d(2, stride=1),
+        nn.Conv2d(32, 16, 3),
+        nn.Flatten(),
+        nn.Linear(16 * 21 * 21, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
+def lab3():
+    from torch import nn
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(28 * 28, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
+EXERCISE = Exercise(
+    id="ex1", framework="pytorch", script="ex1_mnist.py", dataset="mnist", description=__doc__.split("\n\n")[0],
+    models={"model1": model1, "old_model1": old_model1, "model2": model2, "model3": model3, "model4": model4,
+            "lab3": lab3},
+    notes={"old_model1": "model1 with a softmax layer before CrossEntropyLoss: the report's mistake",
+           "lab3": "dense stand-in for the previous lab's best model; the report gives no architecture"},
+)
 
 if __name__ == "__main__":
-    sys.exit(main(EXERCISE, lambda: __import__("torch_lab")))
+    sys.exit(main(EXERCISE))

@@ -25,8 +25,8 @@ trained with (the mean and std of IMAGENET1K_V1.transforms()); the flow
 feeds [0, 1] NCHW floats.
 
 MyResNetDA: PraisyNetDA's augmentation (scale 0.2-1.2, shear 10 deg,
-horizontal flip, rotation 10 deg), drawn per image by the training loop on
-the 32x32 batch, before upsampling.
+horizontal flip, rotation 10 deg, imported from pytorch/ex3_augmentation.py),
+drawn per image by the training loop on the 32x32 batch, before upsampling.
 
 --weights imagenet (default) loads torchvision's file from the torch hub
 cache (TORCH_HOME, default ~/.cache/torch/hub/checkpoints/resnet50-0676ba61.pth),
@@ -36,7 +36,7 @@ there, or pass it as --weights PATH: a state_dict of a torchvision ResNet50
 as the ImageNet one is. --weights none trains from scratch and every
 record and README row says so.
 
-Trainable parameters: 23,528,522 (23,508,032 in the backbone + 20,490 in the
+Trainable parameters (tests build it and check): 23,528,522 (23,508,032 in the backbone + 20,490 in the
 new classifier); 20,490 with --freeze-backbone, which also keeps the frozen
 BatchNorm layers in inference mode, as Keras does. The Keras version has
 23,555,082: Keras' ResNet50 convolutions have biases (26,560), torchvision's
@@ -44,10 +44,10 @@ do not; this is the one model whose count differs between the frameworks.
 
 Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
 elsewhere): MyResNet 82.43% (1076.82 s), MyResNetDA 80.67% (1079.93 s).
-Here (2-core CPU, Adam 1e-3, batch 128, channels_last) an epoch on 45,000
-32x32 images takes minutes; --image-size 224 costs about 50x more. The
-README's tables, rebuilt from results/ex4/pytorch/*.json, give each record's
-accuracy, training time and seconds per epoch.
+Here an epoch on 45,000 32x32 images takes minutes on a CPU; --image-size
+224 computes about 49x more per image. The README's tables, rebuilt from
+results/ex4/pytorch/*.json, give each record's accuracy, training time and
+seconds per epoch.
 """
 import sys
 from pathlib import Path
@@ -55,18 +55,39 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
 
 from common import transfer  # noqa: E402
-from common.architectures import Augmentation, ModelDef  # noqa: E402
 from common.cli import main  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
+from ex3_augmentation import REPORT_AUGMENTATION  # noqa: E402
 
-PARAMS = 23_528_522            # torchvision resnet50, fc -> Linear(2048, 10); a test builds it and checks
-FROZEN_PARAMS = 2048 * 10 + 10  # the new classifier only
 DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fails fast, a download still works
-PRAISYNET_DA = Augmentation(scale=(0.2, 1.2), shear=10, horizontal_flip=True, rotation=10)
 
 
-# --- options ----------------------------------------------------------------
+# --- the model --------------------------------------------------------------
+
+def my_resnet(args):
+    """torchvision's ResNet50 with a new classifier, behind upsampling and the weights' own normalisation."""
+    from torch import nn
+    from torchvision.models import resnet50
+
+    from torch_lab import ImageNetInput, TransferResNet
+
+    net = resnet50(weights=None)  # 1000 classes, the layout of the weights files
+    if args.weights != "none":
+        state = imagenet_state_dict() if args.weights == "imagenet" else read_state_dict(args.weights)
+        load_backbone(net, state, args.weights)
+    if args.freeze_backbone:
+        net.requires_grad_(False)
+    net.fc = nn.Linear(net.fc.in_features, 10)  # the new classifier, trainable; softmax in the loss
+    transform = imagenet_weights().transforms()
+    return TransferResNet(ImageNetInput(args.image_size, transform.mean, transform.std), net, args.freeze_backbone)
+
+
+def describe(args) -> str:
+    return transfer.architecture_text("torchvision", "Linear 10 (softmax in the loss)", args)
+
+
+# --- the options and the weights ----------------------------------------------
 
 def add_arguments(parser):
     transfer.add_arguments(
@@ -75,64 +96,7 @@ def add_arguments(parser):
 
 
 def check_args(args):
-    transfer.check_args(args, MODELS, resnet_model,
-                        lambda path: transfer.require_file(path, "a PyTorch state_dict of a torchvision ResNet50"))
-
-
-# --- the model --------------------------------------------------------------
-
-def build_resnet(input_shape, n_classes, args):
-    """torchvision ResNet50 with a new classifier, behind upsampling and the weights' own normalisation."""
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-    from torchvision.models import resnet50
-
-    class ImageNetInput(nn.Module):
-        """[0, 1] images -> what the weights expect: upsampled (if asked) and normalised."""
-
-        def __init__(self, size, mean, std):
-            super().__init__()
-            self.size = size
-            # Not saved in state_dict: constants of the weights, not learned.
-            self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
-            self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
-
-        def forward(self, x):
-            if x.shape[-1] != self.size or x.shape[-2] != self.size:
-                x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
-            return (x - self.mean) / self.std
-
-        def extra_repr(self):
-            return f"size={self.size}"
-
-    class TransferResNet(nn.Module):
-        def __init__(self, preprocess, resnet, frozen):
-            super().__init__()
-            self.preprocess, self.resnet, self.frozen = preprocess, resnet, frozen
-
-        def forward(self, x):
-            return self.resnet(self.preprocess(x))
-
-        def train(self, mode=True):
-            super().train(mode)
-            if self.frozen:  # frozen BatchNorm keeps its ImageNet statistics, as in Keras
-                for module in self.resnet.modules():
-                    if isinstance(module, nn.BatchNorm2d):
-                        module.eval()
-            return self
-
-    weights = imagenet_weights()
-    net = resnet50(weights=None)  # 1000 classes, the layout of the weights files
-    if args.weights != "none":
-        state = imagenet_state_dict() if args.weights == "imagenet" else read_state_dict(args.weights)
-        load_backbone(net, state, args.weights)
-    if args.freeze_backbone:
-        net.requires_grad_(False)
-    net.fc = nn.Linear(net.fc.in_features, n_classes)  # new, trainable
-    transform = weights.transforms()
-    return TransferResNet(ImageNetInput(args.image_size, transform.mean, transform.std), net,
-                          args.freeze_backbone)
+    transfer.check_args(args, lambda path: transfer.require_file(path, "a PyTorch state_dict of a torchvision ResNet50"))
 
 
 def imagenet_weights():
@@ -194,23 +158,14 @@ def load_backbone(net, state: dict, source: str) -> None:
                         f"tensors missing, {len(result.unexpected_keys)} unknown ones, e.g. {example!r})")
 
 
-# --- the registry -----------------------------------------------------------
-
-def resnet_model(augment, weights="imagenet", frozen=False, image_size=32) -> ModelDef:
-    text = transfer.architecture_text("torchvision", "Linear 10 (softmax in the loss)", weights, frozen, image_size)
-    return ModelDef(build=build_resnet, params=FROZEN_PARAMS if frozen else PARAMS, augment=augment,
-                    summary_text=text)
-
-
-MODELS = {
-    "MyResNet": resnet_model(None),
-    "MyResNetDA": resnet_model(PRAISYNET_DA),
-}
-
-EXERCISE = Exercise(id="ex4", framework="pytorch", script="ex4_resnet.py", dataset="cifar10",
-                    description=__doc__.split("\n\n")[0], models=MODELS,
-                    extra_arguments=(add_arguments,), check_args=check_args,
-                    report_states_epochs=False)  # 20 by default, as elsewhere
+EXERCISE = Exercise(
+    id="ex4", framework="pytorch", script="ex4_resnet.py", dataset="cifar10", description=__doc__.split("\n\n")[0],
+    models={"MyResNet": my_resnet, "MyResNetDA": my_resnet},
+    augment={"MyResNetDA": REPORT_AUGMENTATION},
+    builders_take_args=True, describe=describe, benchmark_by_default=False,
+    extra_arguments=(add_arguments,), check_args=check_args,
+    report_states_epochs=False,  # 20 by default, as elsewhere
+)
 
 if __name__ == "__main__":
-    sys.exit(main(EXERCISE, lambda: __import__("torch_lab")))
+    sys.exit(main(EXERCISE))

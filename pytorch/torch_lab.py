@@ -1,8 +1,10 @@
-"""PyTorch half of the shared flow: device, model builder, the training loop.
+"""PyTorch half of the shared flow: the device, the training loop, predictions.
 
-Data lives on the device as one normalised float tensor; each batch is a
-slice of it (no DataLoader, no per-sample Python). See common/experiment.py
-for the flow that calls these functions.
+The exercise scripts build their models (``nn.Sequential`` or a small
+``nn.Module``); this module trains them. Data lives on the device as one
+normalised float tensor; each batch is a slice of it (no DataLoader, no
+per-sample Python). See common/experiment.py for the flow that calls these
+functions.
 
 Under torchrun (``torchrun --nproc_per_node N pytorch/ex1_mnist.py ...``) the
 same code trains with DistributedDataParallel: every process holds the data,
@@ -18,15 +20,13 @@ import os
 import sys
 import time
 from importlib import metadata
+from typing import Optional
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from augment import augment_batch
-from common.architectures import (BatchNorm, Conv, Dense, Dropout, Flatten, MaxPool, ReLU, Softmax,
-                                  output_shapes)
 from common.errors import UserError
 from common.progress import StepProgress
 
@@ -51,13 +51,8 @@ def speedups(device_type: str, requested: bool = True, bf16_supported: bool = Fa
     """(autocast dtype or None, channels_last) for a device.
 
     CUDA: bf16 (fp16 without bf16) autocast and channels_last, large wins on
-    tensor cores. CPU: channels_last only. Timed in alternation on this
-    repository's 2-core AMD EPYC, a training step (batch 128) was 1.34x
-    faster for ex1 model4, 1.24x for ex2 model5 (their Dropout, ReLU and
-    stride-1 max-pool run faster in NHWC) and 1.08x for ResNet50, but 0.9x
-    for the tiny model1s and 0.95x for PraisyNet: a net gain where the time
-    goes. bf16 without bf16 hardware is 3-16x slower, so autocast stays off
-    on a CPU. MPS: neither.
+    tensor cores. CPU: channels_last only (the README's Performance section
+    has its measured effect). MPS: neither.
     --no-mixed-precision (requested=False) turns everything off.
     """
     if not requested or device_type not in ("cuda", "cpu"):
@@ -176,44 +171,96 @@ def versions() -> dict:
 
 # --- models ---------------------------------------------------------------
 
-def build(model_def, input_shape, n_classes, args) -> nn.Module:
-    if model_def.build is not None:
-        return model_def.build(input_shape, n_classes, args).to(DEVICE)
-    return from_layers(model_def.layers, input_shape).to(DEVICE)
-
-
-def from_layers(layers, input_shape) -> nn.Sequential:
-    """nn.Sequential from the framework-free layer list (channels-last shapes in, NCHW model out)."""
-    modules = []
-    shape = tuple(input_shape)
-    for layer, out in zip(layers, output_shapes(layers, input_shape)):
-        if isinstance(layer, Conv):
-            modules.append(nn.Conv2d(shape[-1], layer.filters, layer.kernel, stride=layer.stride))
-        elif isinstance(layer, MaxPool):
-            modules.append(nn.MaxPool2d(layer.size, stride=layer.stride))
-        elif isinstance(layer, BatchNorm):
-            modules.append(nn.BatchNorm2d(shape[-1]) if len(shape) == 3 else nn.BatchNorm1d(shape[0]))
-        elif isinstance(layer, Dropout):
-            modules.append(nn.Dropout(layer.rate))
-        elif isinstance(layer, ReLU):
-            modules.append(nn.ReLU())
-        elif isinstance(layer, Flatten):
-            modules.append(nn.Flatten())
-        elif isinstance(layer, Dense):
-            modules.append(nn.Linear(shape[0], layer.units))
-            if layer.activation == "relu":
-                modules.append(nn.ReLU())
-            # 'softmax' on the output layer lives in CrossEntropyLoss, which takes logits.
-        elif isinstance(layer, Softmax):
-            modules.append(nn.Softmax(dim=1))
-        else:
-            raise TypeError(f"unknown layer {layer!r}")
-        shape = out
-    return nn.Sequential(*modules)
+def build(make, args) -> nn.Module:
+    """The script's model, on the device."""
+    return make().to(DEVICE)
 
 
 def trainable_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def describe(model: nn.Module) -> str:
+    """The architecture in the report's words, read from the built model: "Conv 32/3 - Flatten - Dense 10 softmax".
+
+    A ReLU right after a Linear is that layer's activation ("Dense 128 relu");
+    the last Linear is the output layer, whose softmax the report lists and
+    CrossEntropyLoss applies ("Dense 10 softmax").
+    """
+    modules = list(model) if isinstance(model, nn.Sequential) else [model]
+    last_linear = max((i for i, m in enumerate(modules) if isinstance(m, nn.Linear)), default=None)
+    parts = []
+    for i, m in enumerate(modules):
+        if isinstance(m, nn.Conv2d):
+            parts.append(f"Conv {m.out_channels}/{m.kernel_size[0]}" + (f"/s{m.stride[0]}" if m.stride[0] != 1 else ""))
+        elif isinstance(m, nn.MaxPool2d):
+            parts.append(f"MaxPool {m.kernel_size}/s{m.stride}")
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            parts.append("BatchNorm")
+        elif isinstance(m, nn.Dropout):
+            parts.append(f"Dropout {m.p:g}")
+        elif isinstance(m, nn.ReLU):
+            if i and isinstance(modules[i - 1], nn.Linear):
+                parts[-1] += " relu"
+            else:
+                parts.append("ReLU")
+        elif isinstance(m, nn.Flatten):
+            parts.append("Flatten")
+        elif isinstance(m, nn.Linear):
+            parts.append(f"Dense {m.out_features}" + (" softmax" if i == last_linear else ""))
+        elif isinstance(m, nn.Softmax):
+            parts.append("Softmax")
+        else:
+            parts.append(type(m).__name__)
+    return " - ".join(parts)
+
+
+def augmentation(model, augment) -> Optional[str]:
+    """The batched transform the training loop applies, in the report's words, or None."""
+    return str(augment) if augment is not None else None
+
+
+def ends_in_softmax(model: nn.Module) -> bool:
+    """Whether the model already outputs probabilities (old_model1, the report's Nota Bene)."""
+    return isinstance(model, nn.Sequential) and isinstance(model[-1], nn.Softmax)
+
+
+class ImageNetInput(nn.Module):
+    """[0, 1] images -> what ImageNet weights expect: upsampled (if asked) and normalised."""
+
+    def __init__(self, size, mean, std):
+        super().__init__()
+        self.size = size
+        # Not saved in state_dict: constants of the weights, not learned.
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x):
+        if x.shape[-1] != self.size or x.shape[-2] != self.size:
+            x = nn.functional.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return (x - self.mean) / self.std
+
+    def extra_repr(self):
+        return f"size={self.size}"
+
+
+class TransferResNet(nn.Module):
+    """ImageNetInput, then a torchvision ResNet whose BatchNorm stays in inference mode when it is frozen."""
+
+    def __init__(self, preprocess, resnet, frozen):
+        super().__init__()
+        self.preprocess, self.resnet, self.frozen = preprocess, resnet, frozen
+
+    def forward(self, x):
+        return self.resnet(self.preprocess(x))
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.frozen:  # frozen BatchNorm keeps its ImageNet statistics, as in Keras
+            for module in self.resnet.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eval()
+        return self
 
 
 # --- data and training ----------------------------------------------------
@@ -274,63 +321,43 @@ def optimisation_step(net, optimizer, loss_fn, xb, yb, amp=None, scaler=None) ->
     return out, loss
 
 
-def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
+def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
+    """Adam on shuffled batches sliced from the training tensor; validation and a checkpoint after each epoch.
+
+    ``augment(batch, generator)``: the script's batched transform, applied to
+    training batches only. Under torchrun (the lines marked DDP) every process
+    takes its share of each global batch and the metrics are summed over them.
+    """
     if len(split.x_train) < WORLD:
         raise UserError(f"{len(split.x_train)} training image(s) cannot be shared by {WORLD} processes: "
                         f"raise --limit")
     x, y = to_device(split.x_train), torch.from_numpy(split.y_train).to(DEVICE)
-    # Under torchrun each process validates on every WORLD-th image (RANK::WORLD is all of them without).
+    # DDP: each process validates on every WORLD-th image (RANK::WORLD is all of them without torchrun).
     x_val, y_val = to_device(split.x_val[RANK::WORLD]), torch.from_numpy(split.y_val[RANK::WORLD]).to(DEVICE)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss()  # takes logits: the output layer's softmax is in here
     x, amp, scaler = prepare_training(model, x, args)
     shuffle = torch.Generator().manual_seed(args.seed)  # the same permutation in every process
     augment_rng = torch.Generator(device=DEVICE).manual_seed(args.seed + 1 + RANK)  # its own transforms
     if RANK:
-        torch.manual_seed(args.seed + RANK)  # its own dropout masks (the weights are built, and rank 0's)
+        torch.manual_seed(args.seed + RANK)  # DDP: its own dropout masks (the weights are built, and rank 0's)
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []}
-    first_epoch = 1
-
-    def generators() -> dict:
-        return {"augment": augment_rng.get_state(), "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if DEVICE.type == "cuda" else []}
-
-    def state(ranks=None) -> dict:  # everything the next epoch depends on
-        saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "shuffle": shuffle.get_state(),
-                 **generators()}
-        if ranks is not None:  # under torchrun: every process's own generators, rank 0's above
-            saved["ranks"] = ranks
-        return saved
-
-    # Every process reads the checkpoint (under torchrun --out must be the same folder for all of them).
-    resumed = checkpoint.load(lambda folder: torch.load(folder / "state.pt", map_location="cpu", weights_only=True)) \
-        if checkpoint else None
-    if DISTRIBUTED:
-        check_same_start(resumed[0] if resumed else 0)
-    if resumed:
-        done, history, saved = resumed
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        shuffle.set_state(saved["shuffle"])
-        own = saved.get("ranks", [])
-        own = own[RANK] if len(own) == WORLD else saved  # else: another number of processes made it
-        augment_rng.set_state(own["augment"])
-        torch.set_rng_state(own["torch"])
-        if own["cuda"]:
-            torch.cuda.set_rng_state_all(own["cuda"])
-        first_epoch = done + 1
+    first_epoch = resume(checkpoint, model, optimizer, shuffle, augment_rng, history) + 1
     resumed_seconds = sum(history["seconds"])
-    net = model
-    if DISTRIBUTED:  # wraps the model: averages the gradients over the processes in backward()
+    net, step_loss = model, lambda batch: loss_fn
+    if DISTRIBUTED:  # DDP: wraps the model, and averages the gradients over the processes in backward()
         from torch.nn.parallel import DistributedDataParallel
         net = DistributedDataParallel(model, device_ids=[DEVICE.index] if DEVICE.type == "cuda" else None)
         loss_sum = nn.CrossEntropyLoss(reduction="sum")
+        # DDP averages over the WORLD processes: this makes it the mean over the global batch.
+        step_loss = lambda batch: lambda out, target: loss_sum(out, target) * (WORLD / batch)  # noqa: E731
 
     n, bs = len(x), args.batch_size
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
         net.train()
         order = torch.randperm(n, generator=shuffle).to(DEVICE)
+        # Summed on the device: no host sync per batch on a GPU.
         total_loss = torch.zeros((), device=DEVICE)
         correct = torch.zeros((), device=DEVICE, dtype=torch.long)
         seen = 0
@@ -340,24 +367,19 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
             batch = len(idx)  # the global batch
             if DISTRIBUTED:
                 if batch < WORLD:
-                    break  # a last batch too small to give every process an image is left out
-                idx = idx[RANK::WORLD]  # this process's share of the batch
+                    break  # DDP: a last batch too small to give every process an image is left out
+                idx = idx[RANK::WORLD]  # DDP: this process's share of the batch
             xb, yb = x[idx], y[idx]
-            if model_def.augment is not None:
-                xb = augment_batch(xb, model_def.augment, augment_rng)
-            if not DISTRIBUTED:
-                out, loss = optimisation_step(net, optimizer, loss_fn, xb, yb, amp, scaler)
-            else:  # DDP averages over the WORLD processes: this makes it the mean over the global batch
-                out, loss = optimisation_step(net, optimizer, lambda o, t: loss_sum(o, t) * (WORLD / batch),
-                                              xb, yb, amp, scaler)
-            # Accumulate on the device: no host sync per batch on a GPU.
+            if augment is not None:
+                xb = augment(xb, augment_rng)
+            out, loss = optimisation_step(net, optimizer, step_loss(batch), xb, yb, amp, scaler)
             total_loss += loss.detach() * (len(idx) if not DISTRIBUTED else batch / WORLD)
             correct += (out.argmax(1) == yb).sum()
             seen += len(idx)
             progress.step(i // bs + 1, lambda: total_loss.item() / seen)
         if not DISTRIBUTED:
             train_loss, train_acc = total_loss.item() / n, correct.item() / n
-        else:
+        else:  # DDP: the global numbers, and rank 0's BatchNorm statistics everywhere
             total, right, count = summed(total_loss.item(), correct.item(), seen)
             train_loss, train_acc = total / count, right / count
             sync_buffers(model)
@@ -365,15 +387,50 @@ def train(model, model_def, split, epochs, args, checkpoint=None) -> dict:
         seconds = time.perf_counter() - start
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc, seconds)):
             history[key].append(value)
-        print(f"epoch {epoch:>3}/{epochs}  loss {history['loss'][-1]:.4f}  acc {history['accuracy'][-1]:.4f}"
+        print(f"epoch {epoch:>3}/{epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}"
               f"  | val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  | {seconds:.1f} s", flush=True)
-        if not np.isfinite(history["loss"][-1]):
+        if not np.isfinite(train_loss):
             break  # the flow reports the divergence and writes nothing
         if checkpoint:
-            ranks = gathered(generators()) if DISTRIBUTED else None
+            ranks = gathered(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
             if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
-                checkpoint.save(epoch, history, lambda folder: torch.save(state(ranks), folder / "state.pt"))
+                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "shuffle": shuffle.get_state(), **generators(augment_rng)}
+                if ranks is not None:
+                    state["ranks"] = ranks
+                checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"))
     return {**history, "resumed_seconds": resumed_seconds}
+
+
+def generators(augment_rng) -> dict:
+    """The random-number generators the next epoch depends on, besides the shuffle (the same everywhere)."""
+    return {"augment": augment_rng.get_state(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if DEVICE.type == "cuda" else []}
+
+
+def resume(checkpoint, model, optimizer, shuffle, augment_rng, history) -> int:
+    """Load the last completed epoch's state, if --resume finds one: the epoch to continue after (0: none).
+
+    Every process reads the checkpoint (under torchrun --out must be the same folder for all of them).
+    """
+    resumed = checkpoint.load(lambda folder: torch.load(folder / "state.pt", map_location="cpu", weights_only=True)) \
+        if checkpoint else None
+    if DISTRIBUTED:
+        check_same_start(resumed[0] if resumed else 0)
+    if not resumed:
+        return 0
+    done, saved_history, saved = resumed
+    history.update(saved_history)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    shuffle.set_state(saved["shuffle"])
+    own = saved.get("ranks", [])
+    own = own[RANK] if len(own) == WORLD else saved  # else: another number of processes made it
+    augment_rng.set_state(own["augment"])
+    torch.set_rng_state(own["torch"])
+    if own["cuda"]:
+        torch.cuda.set_rng_state_all(own["cuda"])
+    return done
 
 
 def gathered(obj) -> list:
@@ -394,16 +451,23 @@ def check_same_start(epoch: int) -> None:
 
 @torch.no_grad()
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """Class probabilities: softmax of the model's outputs (what the loss treats as its distribution).
+    """Class probabilities: the softmax of the model's logits, or its own output if it ends in a softmax.
 
-    Under torchrun every process predicts every WORLD-th image and all of them get the whole result.
+    old_model1 ends in one: a second softmax would squash every confident
+    answer to 1/(e+9) and tie the ten worst images. Under torchrun every
+    process predicts every WORLD-th image and all of them get the whole result.
     """
     model.eval()
     if DISTRIBUTED:
         return predict_shared(model, images, batch_size)
     x = to_device(images)
-    chunks = [torch.softmax(model(x[i:i + max(batch_size, 512)]), 1) for i in range(0, len(x), max(batch_size, 512))]
-    return torch.cat(chunks).float().cpu().numpy()
+    step = max(batch_size, 512)
+    return torch.cat([probabilities(model, x[i:i + step]) for i in range(0, len(x), step)]).float().cpu().numpy()
+
+
+def probabilities(model, x) -> torch.Tensor:
+    out = model(x)
+    return out if ends_in_softmax(model) else torch.softmax(out, 1)
 
 
 @torch.no_grad()
@@ -413,7 +477,7 @@ def predict_shared(model, images: np.ndarray, batch_size: int) -> np.ndarray:
     mine = np.arange(RANK, n, WORLD)
     # Padded with image 0 to the same length everywhere (all_gather's rule); the padding is dropped below.
     x = to_device(images[np.concatenate([mine, np.zeros(share - len(mine), dtype=mine.dtype)])])
-    local = torch.cat([torch.softmax(model(x[i:i + step]), 1) for i in range(0, share, step)]).float()
+    local = torch.cat([probabilities(model, x[i:i + step]) for i in range(0, share, step)]).float()
     parts = [torch.empty_like(local) for _ in range(WORLD)]
     dist.all_gather(parts, local.contiguous())
     probs = np.empty((n, local.shape[1]), dtype=np.float32)
@@ -425,12 +489,12 @@ def predict_shared(model, images: np.ndarray, batch_size: int) -> np.ndarray:
 # --- figures --------------------------------------------------------------
 
 @torch.no_grad()
-def augment_examples(augmentation, images_uint8_nhwc: np.ndarray, seed: int) -> np.ndarray:
+def augment_examples(augment, images_uint8_nhwc: np.ndarray, seed: int) -> np.ndarray:
     """A few uint8 (N, H, W, C) images through the training-time augmentation, as uint8.
 
-    The same ``augment_batch`` as ``train`` uses (on the CPU: a handful of
+    The same ``augment`` as ``train`` calls (on the CPU: a handful of
     images), each image with its own random transform.
     """
     x = torch.from_numpy(np.ascontiguousarray(images_uint8_nhwc)).permute(0, 3, 1, 2).float().div_(255)
-    out = augment_batch(x, augmentation, torch.Generator().manual_seed(seed))
+    out = augment(x, torch.Generator().manual_seed(seed))
     return out.mul_(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common import layout
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
@@ -59,16 +61,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments) -> No
 
 
 def read_record(out: Path, exercise: str, framework: str, model: str) -> dict:
-    return json.loads((Path(out) / "results" / exercise / framework / f"{model}.json").read_text())
+    return json.loads(layout.record(out, exercise, framework, model).read_text())
 
 
 def expected_files(out: Path, exercise: str, framework: str, model: str) -> list:
-    out = Path(out)
-    plots = out / "plots" / exercise / framework
-    return [plots / f"{model}_{kind}.png" for kind in ("loss", "accuracy", "confusion_matrix")] + [
-        out / "results" / exercise / framework / f"{model}.json",
-        out / "ten_worst" / exercise / framework / model / "ten_worst.csv",
-    ]
+    paths = layout.model_outputs(out, exercise, framework, model)
+    return [paths[kind] for kind in layout.FIGURE_KINDS] + [paths["record"], paths["ten_worst"] / "ten_worst.csv"]
 
 
 def tiny_split(seed: int = 0):

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from tests.helpers import REPO, assert_one_line_error, expected_files, read_record, run_script
+from tests.parameter_counts import FROZEN_RESNET50, KERAS_CONV_BIASES, RESNET50
 from tests.scripts import load_script
 
 SCRIPTS = {"pytorch": "pytorch/ex4_resnet.py", "keras": "keras/ex4_resnet.py"}
@@ -44,7 +45,7 @@ def test_one_model_end_to_end_without_pretrained_weights(framework, tiny_data, t
     epochs_note = f"{record['epochs']} of the default 20 epochs (the report does not state its own)"
     assert epochs_note in record["reduced"] and not any("report's" in note for note in record["reduced"])
     assert "no pretrained weights" in record["architecture"] and record["augmentation"]
-    assert record["trainable_params"] == ex4_script(framework).PARAMS
+    assert record["trainable_params"] == RESNET50[framework]
     assert (record["n_train"], record["n_test"], record["batch_size"]) == (58, 64, 32)
 
 
@@ -82,9 +83,10 @@ def test_keras_refuses_a_weights_file_it_cannot_read(tiny_data, tmp_path):
 
 @pytest.mark.parametrize("framework", list(SCRIPTS))
 def test_list_shows_the_trainable_parameters_with_and_without_freezing(framework):
-    params = ex4_script(framework).PARAMS
-    assert list_params(framework) == {"MyResNet": params, "MyResNetDA": params}
-    assert list_params(framework, "--freeze-backbone") == {"MyResNet": 20_490, "MyResNetDA": 20_490}
+    params = RESNET50[framework]
+    assert list_params(framework, "--weights", "none") == {"MyResNet": params, "MyResNetDA": params}
+    frozen = FROZEN_RESNET50
+    assert list_params(framework, "--weights", "none", "--freeze-backbone") == {"MyResNet": frozen, "MyResNetDA": frozen}
 
 
 def test_keras_and_pytorch_counts_differ_only_by_the_keras_convolution_biases():
@@ -92,7 +94,7 @@ def test_keras_and_pytorch_counts_differ_only_by_the_keras_convolution_biases():
     # (64), three convolutions per bottleneck block (width, width, out) and one shortcut per stage (out).
     stages = [(64, 256, 3), (128, 512, 4), (256, 1024, 6), (512, 2048, 3)]  # width, out, blocks
     biases = 64 + sum(blocks * (2 * width + out) + out for width, out, blocks in stages)
-    assert ex4_script("keras").PARAMS - ex4_script("pytorch").PARAMS == biases == 26_560
+    assert RESNET50["keras"] - RESNET50["pytorch"] == biases == KERAS_CONV_BIASES == 26_560
 
 
 @pytest.mark.parametrize("framework", list(SCRIPTS))
@@ -104,12 +106,12 @@ def test_settings_reach_the_record_and_the_reduced_list(framework, tmp_path):
                                         "--out", str(tmp_path)])
     assert args.record_settings == {"weights": "none", "freeze_backbone": True, "image_size": 64}
     assert set(args.reduced_notes) == {"weights", "freeze_backbone", "image_size"}
-    assert all(model.params == 20_490 and "frozen" in model.summary() and "64x64" in model.summary()
-               for model in module.EXERCISE.models.values())
+    text = module.EXERCISE.describe(args)
+    assert "frozen" in text and "64x64" in text and "no pretrained weights" in text
     args = parse_args(module.EXERCISE, ["--out", str(tmp_path)])  # back to the defaults: nothing reduced
     assert args.record_settings == {"weights": "imagenet", "freeze_backbone": False, "image_size": 32}
     assert args.reduced_notes == {}
-    assert all(model.params == module.PARAMS for model in module.EXERCISE.models.values())
+    assert "every layer trainable" in module.EXERCISE.describe(args)
 
 
 @pytest.mark.parametrize("framework", list(SCRIPTS))
@@ -121,6 +123,9 @@ def test_committed_records_name_the_architecture_the_script_builds_for_their_set
     assert {record["model"] for record in records} == set(module.EXERCISE.models)
     for record in records:
         settings = record["settings"]
-        parse_args(module.EXERCISE, ["--weights", settings["weights"], "--image-size", str(settings["image_size"]),
-                                     "--out", str(tmp_path)] + ["--freeze-backbone"] * settings["freeze_backbone"])
-        assert module.EXERCISE.models[record["model"]].summary() == record["architecture"]
+        args = parse_args(module.EXERCISE, ["--weights", settings["weights"], "--image-size",
+                                            str(settings["image_size"]), "--out", str(tmp_path)]
+                          + ["--freeze-backbone"] * settings["freeze_backbone"])
+        text = module.EXERCISE.describe(args)
+        assert record["architecture"] in (text, f"{text} + augmentation ({record['augmentation']})")
+        assert (record["augmentation"] is not None) == (record["model"] == "MyResNetDA")

@@ -233,12 +233,12 @@ def test_figures_and_ten_worst_link_relative_paths(lab):
     assert "| 2 | 1002 | 7 | 3 | 0.0020 | image missing |" in worst
 
 
-def test_figure_paths_follow_the_experiment_layout(tmp_path):
-    from common.experiment import output_paths  # numpy/matplotlib, no framework
+def test_figure_paths_follow_the_layout_the_runs_write(tmp_path):
+    from common import layout
     ctx = report.Context(tmp_path / "results", tmp_path, REPO, {}, report.Records())
-    paths = output_paths(tmp_path, "ex2", "keras", "model7")
+    paths = layout.model_outputs(tmp_path, "ex2", "keras", "model7")
     for kind in ("loss", "accuracy", "confusion_matrix"):
-        assert ctx.figure("ex2", "keras", "model7", kind) == paths[kind]
+        assert ctx.figure("ex2", "keras", "model7", kind) == paths[kind] == tmp_path / "plots/ex2/keras" / f"model7_{kind}.png"
     assert ctx.thumbnail("ex2", "keras", "model7", 3) == paths["ten_worst"] / "3.png"
     assert ctx.out / "results" / "ex2" / "keras" / "model7.json" == paths["record"]
 

@@ -11,28 +11,34 @@ sys.path.insert(0, str(REPO / "keras"))
 import keras_lab  # noqa: E402
 from keras_lab import keras  # noqa: E402
 
-from common.architectures import model_params  # noqa: E402
+from tests.parameter_counts import PARAMS  # noqa: E402
 
 EX1 = load_script("keras/ex1_mnist.py")
-REPORT = {"model1": 216650, "model2": 657162, "model3": 545162, "model4": 303242, "model5": 1118474}
+SCRIPTS = {path: load_script(path) for path in PARAMS if path.startswith("keras/") and "ex4" not in path}
 
 
 class Args:
     lr, seed, device, batch_size = 1e-3, 0, "cpu", 32
 
 
-@pytest.mark.parametrize("name", list(EX1.MODELS))
-def test_built_models_have_the_reports_parameter_count_and_shapes(name):
-    model_def = EX1.MODELS[name]
-    model = keras_lab.build(model_def, (28, 28, 1), 10, Args)
-    expected = REPORT.get(name, model_params(model_def, (28, 28, 1)))
-    assert keras_lab.trainable_params(model) == model_params(model_def, (28, 28, 1)) == expected
-    probs = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
+@pytest.mark.parametrize("script, name", [(path, name) for path, module in SCRIPTS.items()
+                                          for name in module.EXERCISE.models])
+def test_every_model_has_the_reports_parameter_count_and_outputs_probabilities(script, name):
+    exercise = SCRIPTS[script].EXERCISE
+    model = keras_lab.build(exercise.models[name], Args)
+    assert keras_lab.trainable_params(model) == PARAMS[script][name]
+    probs = model.predict(np.zeros((2, *exercise.input_shape), np.float32), verbose=0)
     assert probs.shape == (2, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
 
 
+def test_the_architecture_text_is_read_from_the_built_model_as_records_hold_it():
+    assert keras_lab.describe(EX1.model3()) == ("Conv 32/5 - Conv 64/5 - BatchNorm - MaxPool 2/s1 - Conv 128/5 - "
+                                                "Flatten - Dense 10 softmax")
+    assert keras_lab.augmentation(EX1.model3()) is None
+
+
 def test_layers_follow_the_report_without_added_activations():
-    model = keras_lab.build(EX1.MODELS["model2"], (28, 28, 1), 10, Args)
+    model = keras_lab.build(EX1.model2, Args)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [32, 64, 128]
     assert all(c.activation.__name__ == "linear" and c.padding == "valid" for c in convs)
@@ -53,6 +59,6 @@ def test_a_long_epoch_reports_progress_between_the_epoch_lines(monkeypatch, caps
         batch_size = 16
 
     keras_lab.setup(TrainArgs)
-    model = keras_lab.build(EX1.MODELS["model1"], (28, 28, 1), 10, TrainArgs)
-    keras_lab.train(model, EX1.MODELS["model1"], tiny_split(), 1, TrainArgs)
+    model = keras_lab.build(EX1.model1, TrainArgs)
+    keras_lab.train(model, tiny_split(), 1, TrainArgs)
     assert_progress_lines_for_steps_2_and_3_of_4(capsys.readouterr().out)

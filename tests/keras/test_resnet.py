@@ -1,4 +1,4 @@
-"""Keras exercise 4 in-process: the built ResNet50 against the registry, and the --weights loading paths.
+"""Keras exercise 4 in-process: the built ResNet50 against the report's parameter count, and the --weights loading paths.
 
 No ImageNet file exists here: the loading code is checked with weights files
 this test saves itself from a freshly built model, in both formats Keras
@@ -13,14 +13,18 @@ import pytest
 
 from common.errors import UserError
 from tests.helpers import REPO
+from tests.parameter_counts import FROZEN_RESNET50, RESNET50
 from tests.scripts import build_model, load_script
 
-sys.path.append(str(REPO / "keras"))  # keras_lab, which the DA model's builder imports, as the script finds it
+sys.path.append(str(REPO / "keras"))  # keras_lab, which the builders import, as the script finds it
+import keras_lab  # noqa: E402
+
 ex4 = load_script("keras/ex4_resnet.py")
+PARAMS = RESNET50["keras"]
 
 
 def build(tmp_path, *options, model="MyResNet"):
-    return build_model(ex4, model, *options, out=tmp_path)
+    return build_model(ex4, keras_lab, model, *options, out=tmp_path)
 
 
 def trainable(model) -> int:
@@ -41,7 +45,7 @@ def same_weights(a, b) -> bool:
 def fresh(tmp_path_factory):
     """A freshly built model and its backbone saved as a .weights.h5 file."""
     folder = tmp_path_factory.mktemp("weights")
-    _, model = build(folder, "--weights", "none")
+    model = build(folder, "--weights", "none")
     path = folder / "resnet50.weights.h5"
     backbone(model).save_weights(path)
     return model, path
@@ -49,14 +53,14 @@ def fresh(tmp_path_factory):
 
 def test_built_model_matches_the_registry_and_outputs_probabilities(fresh):
     model, _ = fresh
-    assert trainable(model) == ex4.PARAMS == ex4.MODELS["MyResNet"].params
+    assert trainable(model) == PARAMS
     assert backbone(model).trainable and len(model.trainable_weights) == 53 * 4 + 2  # conv, BN: 2 each
     probs = model.predict(np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32), verbose=0)
     assert probs.shape == (2, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
 
 
 def test_input_gets_the_imagenet_preprocessing_of_0_255_images_and_upsampling_on_request(tmp_path):
-    model_def, model = build(tmp_path, "--weights", "none", "--image-size", "64", "--freeze-backbone",
+    model = build(tmp_path, "--weights", "none", "--image-size", "64", "--freeze-backbone",
                              model="MyResNetDA")
     assert backbone(model).input_shape == (None, 64, 64, 3)
     assert model.get_layer("upsample")(np.zeros((1, 32, 32, 3), np.float32)).shape == (1, 64, 64, 3)
@@ -66,14 +70,14 @@ def test_input_gets_the_imagenet_preprocessing_of_0_255_images_and_upsampling_on
     names = [type(layer).__name__ for layer in model.layers]
     assert names.index("RandomFlip") < names.index("Resizing")  # augmentation on the 32x32 images
     assert "RandomTranslation" in names
-    assert trainable(model) == model_def.params == ex4.FROZEN_PARAMS == 20_490
+    assert trainable(model) == FROZEN_RESNET50 == 20_490
 
 
 def test_weights_h5_path_loads_every_backbone_weight_into_a_new_model(fresh, tmp_path):
     original, path = fresh
-    _, loaded = build(tmp_path, "--weights", str(path))
+    loaded = build(tmp_path, "--weights", str(path))
     assert same_weights(backbone(original), backbone(loaded))
-    assert trainable(loaded) == ex4.PARAMS
+    assert trainable(loaded) == PARAMS
 
 
 def test_legacy_h5_path_the_imagenet_files_format_loads_too(fresh, tmp_path):
@@ -83,7 +87,7 @@ def test_legacy_h5_path_the_imagenet_files_format_loads_too(fresh, tmp_path):
     path = tmp_path / "resnet50_notop.h5"
     with h5py.File(path, "w") as f:
         legacy.save_weights_to_hdf5_group(f, backbone(original))
-    _, loaded = build(tmp_path, "--weights", str(path), "--image-size", "48")
+    loaded = build(tmp_path, "--weights", str(path), "--image-size", "48")
     assert same_weights(backbone(original), backbone(loaded))
 
 

@@ -10,12 +10,11 @@ from tests.scripts import load_script
 
 sys.path.insert(0, str(REPO / "pytorch"))
 import torch_lab  # noqa: E402
+from augment import RandomAffinePerImage as Augmentation  # noqa: E402
 from augment import augment_batch  # noqa: E402
 
-from common.architectures import Augmentation, model_params  # noqa: E402
-
 EX3 = load_script("pytorch/ex3_augmentation.py")
-PRAISYNET_DA = EX3.MODELS["PraisyNetDA"].augment
+PRAISYNET_DA = EX3.EXERCISE.augment["PraisyNetDA"]
 
 
 def noise_batch(n, seed=0, dtype=torch.float32):
@@ -70,10 +69,8 @@ def test_augment_examples_for_the_figure_is_uint8_seeded_and_per_image():
     assert np.array_equal(torch_lab.augment_examples(Augmentation(), images, seed=3), images)
 
 
-@pytest.mark.parametrize("script, name", [("pytorch/ex2_cifar10.py", m) for m in ("model1", "model4", "model5")]
-                         + [("pytorch/ex3_augmentation.py", m) for m in ("PraisyNet", "PraisyNetDA")])
-def test_every_cifar10_model_builds_with_the_registry_parameter_count(script, name):
-    model_def = load_script(script).MODELS[name]
-    model = torch_lab.from_layers(model_def.layers, (32, 32, 3))
-    assert torch_lab.trainable_params(model) == model_params(model_def, (32, 32, 3))
-    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+def test_praisynetda_and_myresnetda_train_on_the_reports_transforms_and_praisynet_on_none():
+    ex4 = load_script("pytorch/ex4_resnet.py")
+    assert str(PRAISYNET_DA) == "flip, rotation 10 deg, scale 0.2-1.2, shear 10 deg"
+    assert ex4.EXERCISE.augment == {"MyResNetDA": PRAISYNET_DA}
+    assert "PraisyNet" not in EX3.EXERCISE.augment

@@ -1,22 +1,30 @@
-"""PyTorch exercise 4 in-process: the built ResNet50 against the registry, and the --weights loading paths.
+"""PyTorch exercise 4 in-process: the built ResNet50 against the report's parameter count, and the --weights loading paths.
 
 No ImageNet file exists here: the loading code is checked with weights files
 this test saves itself from freshly built models (and, for the ImageNet path,
 one placed where torch hub caches it).
 """
 
+import sys
+
 import pytest
 import torch
 from torchvision.models import resnet18
 
 from common.errors import UserError
+from tests.helpers import REPO
+from tests.parameter_counts import FROZEN_RESNET50, RESNET50
 from tests.scripts import build_model, load_script
 
+sys.path.append(str(REPO / "pytorch"))  # torch_lab, as the script finds it
+import torch_lab  # noqa: E402
+
 ex4 = load_script("pytorch/ex4_resnet.py")
+PARAMS = RESNET50["pytorch"]
 
 
 def build(tmp_path, *options, model="MyResNet"):
-    return build_model(ex4, model, *options, out=tmp_path)
+    return build_model(ex4, torch_lab, model, *options, out=tmp_path)
 
 
 def trainable(model) -> int:
@@ -31,7 +39,7 @@ def backbone_tensors(model) -> dict:
 def saved_backbone(tmp_path_factory):
     """A fresh model and its torchvision-layout state_dict saved as a --weights file."""
     folder = tmp_path_factory.mktemp("weights")
-    _, model = build(folder, "--weights", "none")
+    model = build(folder, "--weights", "none")
     path = folder / "resnet50.pth"
     torch.save(model.resnet.state_dict(), path)
     return model, path
@@ -39,7 +47,7 @@ def saved_backbone(tmp_path_factory):
 
 def test_built_model_matches_the_registry_and_outputs_logits(saved_backbone):
     model, _ = saved_backbone
-    assert trainable(model) == ex4.PARAMS == ex4.MODELS["MyResNet"].params
+    assert trainable(model) == PARAMS
     assert isinstance(model.resnet.fc, torch.nn.Linear) and model.resnet.fc.out_features == 10
     assert all(p.requires_grad for p in model.parameters())  # every layer trainable, as in the report
     model.eval()
@@ -48,7 +56,7 @@ def test_built_model_matches_the_registry_and_outputs_logits(saved_backbone):
 
 
 def test_input_is_normalised_with_the_weights_own_statistics_and_upsampled_on_request(tmp_path):
-    _, model = build(tmp_path, "--weights", "none", "--image-size", "64")
+    model = build(tmp_path, "--weights", "none", "--image-size", "64")
     transform = ex4.imagenet_weights().transforms()
     mean = torch.tensor(transform.mean).view(1, 3, 1, 1)
     x = mean.expand(2, 3, 32, 32).clone()
@@ -60,8 +68,8 @@ def test_input_is_normalised_with_the_weights_own_statistics_and_upsampled_on_re
 
 
 def test_freeze_backbone_trains_only_the_classifier_and_keeps_batchnorm_statistics(tmp_path):
-    model_def, model = build(tmp_path, "--weights", "none", "--freeze-backbone", model="MyResNetDA")
-    assert trainable(model) == model_def.params == ex4.FROZEN_PARAMS == 20_490
+    model = build(tmp_path, "--weights", "none", "--freeze-backbone", model="MyResNetDA")
+    assert trainable(model) == FROZEN_RESNET50 == 20_490
     assert [name for name, p in model.named_parameters() if p.requires_grad] == ["resnet.fc.weight",
                                                                                  "resnet.fc.bias"]
     model.train()
@@ -71,11 +79,11 @@ def test_freeze_backbone_trains_only_the_classifier_and_keeps_batchnorm_statisti
 
 def test_weights_path_loads_every_backbone_tensor_into_a_new_model(saved_backbone, tmp_path):
     original, path = saved_backbone
-    _, loaded = build(tmp_path, "--weights", str(path))
+    loaded = build(tmp_path, "--weights", str(path))
     expected, actual = backbone_tensors(original), backbone_tensors(loaded)
     assert expected.keys() == actual.keys() and len(actual) > 300
     assert all(torch.equal(expected[k], actual[k]) for k in expected)
-    assert loaded.resnet.fc.out_features == 10 and trainable(loaded) == ex4.PARAMS
+    assert loaded.resnet.fc.out_features == 10 and trainable(loaded) == PARAMS
 
 
 def test_imagenet_weights_come_from_the_torch_hub_cache(saved_backbone, tmp_path, monkeypatch):
@@ -84,7 +92,7 @@ def test_imagenet_weights_come_from_the_torch_hub_cache(saved_backbone, tmp_path
     cached = tmp_path / "torch" / "hub" / "checkpoints" / ex4.imagenet_weights().url.rsplit("/", 1)[-1]
     cached.parent.mkdir(parents=True)
     cached.write_bytes(path.read_bytes())  # stands in for torchvision's file: found, so nothing is downloaded
-    _, loaded = build(tmp_path, "--weights", "imagenet")
+    loaded = build(tmp_path, "--weights", "imagenet")
     assert all(torch.equal(v, backbone_tensors(loaded)[k]) for k, v in backbone_tensors(original).items())
 
     cached.write_bytes(b"truncated download")
@@ -99,7 +107,7 @@ def test_weights_of_another_architecture_or_no_weights_at_all_are_refused(tmp_pa
         build(tmp_path, "--weights", str(other))
 
     partial = tmp_path / "partial.pth"
-    _, model = build(tmp_path, "--weights", "none")
+    model = build(tmp_path, "--weights", "none")
     state = model.resnet.state_dict()
     del state["layer4.2.conv3.weight"]
     torch.save(state, partial)

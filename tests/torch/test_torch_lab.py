@@ -12,31 +12,53 @@ from tests.scripts import load_script
 sys.path.insert(0, str(REPO / "pytorch"))
 import torch_lab  # noqa: E402
 
-from common.architectures import model_params  # noqa: E402
 from common.errors import UserError  # noqa: E402
+from tests.parameter_counts import PARAMS  # noqa: E402
 
 EX1 = load_script("pytorch/ex1_mnist.py")
-REPORT = {"model1": 216650, "old_model1": 216650, "model2": 94298, "model3": 94298, "model4": 928314}
+SCRIPTS = {path: load_script(path) for path in PARAMS if path.startswith("pytorch/") and "ex4" not in path}
 
 
-@pytest.mark.parametrize("name", list(EX1.MODELS))
-def test_built_models_have_the_registry_parameter_count_and_shapes(name):
-    model_def = EX1.MODELS[name]
-    model = torch_lab.from_layers(model_def.layers, (28, 28, 1))
-    assert torch_lab.trainable_params(model) == model_params(model_def, (28, 28, 1)) == REPORT.get(name, model_params(model_def, (28, 28, 1)))
-    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+@pytest.mark.parametrize("script, name", [(path, name) for path, module in SCRIPTS.items()
+                                          for name in module.EXERCISE.models])
+def test_every_model_has_the_reports_parameter_count_and_gives_ten_outputs(script, name):
+    exercise = SCRIPTS[script].EXERCISE
+    model = exercise.models[name]()
+    assert torch_lab.trainable_params(model) == PARAMS[script][name]
+    h, w, c = exercise.input_shape
+    assert model(torch.zeros(3, c, h, w)).shape == (3, 10)
 
 
 def test_old_model1_ends_with_a_softmax_and_model1_with_logits():
-    old = torch_lab.from_layers(EX1.MODELS["old_model1"].layers, (28, 28, 1))
-    new = torch_lab.from_layers(EX1.MODELS["model1"].layers, (28, 28, 1))
+    old, new = EX1.old_model1(), EX1.model1()
     assert isinstance(old[-1], torch.nn.Softmax) and isinstance(new[-1], torch.nn.Linear)
     assert torch.allclose(old(torch.rand(4, 1, 28, 28)).sum(1), torch.ones(4))
+    assert torch_lab.ends_in_softmax(old) and not torch_lab.ends_in_softmax(new)
+
+
+def test_predict_ranks_by_the_models_own_probabilities_when_it_ends_in_a_softmax():
+    """old_model1's output is already a distribution: predict returns it, not a softmax of it (the ties
+    1/(e+9) a second softmax gives every confident answer)."""
+    torch_lab.setup(SimpleNamespace(seed=0, device="cpu"))
+    old = EX1.old_model1()
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
+    with torch.no_grad():
+        own = old.eval()(torch_lab.to_device(images)).numpy()
+    np.testing.assert_allclose(torch_lab.predict(old, images, 4), own, rtol=1e-6)
+    new = EX1.model1()
+    with torch.no_grad():
+        logits = new.eval()(torch_lab.to_device(images))
+    np.testing.assert_allclose(torch_lab.predict(new, images, 4), torch.softmax(logits, 1).numpy(), rtol=1e-6)
+
+
+def test_the_architecture_text_is_read_from_the_built_model_as_records_hold_it():
+    assert torch_lab.describe(EX1.model4()) == ("Conv 64/3 - Conv 32/3 - Dropout 0.5 - ReLU - MaxPool 2/s1 - Conv 16/3 - "
+                                                "Flatten - Dense 128 relu - Dense 10 softmax")
+    assert torch_lab.describe(EX1.old_model1()) == "Conv 32/3 - Flatten - Dense 10 softmax - Softmax"
 
 
 def test_dropout_rate_is_half_as_documented():
-    model = torch_lab.from_layers(EX1.MODELS["model4"].layers, (28, 28, 1))
-    assert [m.p for m in model if isinstance(m, torch.nn.Dropout)] == [0.5]
+    assert [m.p for m in EX1.model4() if isinstance(m, torch.nn.Dropout)] == [0.5]
 
 
 def test_device_choice():
@@ -61,8 +83,8 @@ def test_same_seed_same_history():
     histories = []
     for _ in range(2):
         torch_lab.setup(args)
-        model = torch_lab.build(EX1.MODELS["model1"], (28, 28, 1), 10, args)
-        histories.append(torch_lab.train(model, EX1.MODELS["model1"], split, 2, args)["loss"])
+        model = torch_lab.build(EX1.model1, args)
+        histories.append(torch_lab.train(model, split, 2, args)["loss"])
     assert histories[0] == histories[1]
 
 
@@ -81,8 +103,8 @@ def test_channels_last_on_cpu_trains_the_same_numbers_as_the_plain_layout():
     for mixed_precision in (True, False):
         args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", mixed_precision=mixed_precision)
         torch_lab.setup(args)
-        model = torch_lab.build(EX1.MODELS["model1"], (28, 28, 1), 10, args)
-        histories.append(torch_lab.train(model, EX1.MODELS["model1"], split, 2, args))
+        model = torch_lab.build(EX1.model1, args)
+        histories.append(torch_lab.train(model, split, 2, args))
         layouts.append(model[0].weight.stride())  # (32, 1, 3, 3): NHWC strides differ only in the C stride
     assert layouts == [(9, 1, 3, 1), (9, 9, 3, 1)]
     for key in ("loss", "val_loss", "val_accuracy"):
@@ -95,6 +117,6 @@ def test_a_long_epoch_reports_progress_between_the_epoch_lines(monkeypatch, caps
     monkeypatch.setattr(progress, "INTERVAL_S", 0.0)  # every step counts as "long"
     args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu")
     torch_lab.setup(args)
-    model = torch_lab.build(EX1.MODELS["model1"], (28, 28, 1), 10, args)
-    torch_lab.train(model, EX1.MODELS["model1"], tiny_split(), 1, args)
+    model = torch_lab.build(EX1.model1, args)
+    torch_lab.train(model, tiny_split(), 1, args)
     assert_progress_lines_for_steps_2_and_3_of_4(capsys.readouterr().out)
