@@ -4,6 +4,7 @@ The records here are TEST FIXTURES (made-up numbers, see tests/test_report.py), 
 """
 import subprocess
 
+import numpy as np
 import pytest
 
 from common import figures
@@ -89,3 +90,13 @@ def test_redraw_bad_input_is_one_line(args, fragment, tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert_one_line_error(result, fragment)
+
+
+def test_save_grid_keeps_its_signature_and_labels_rows(tmp_path):
+    from matplotlib.image import imread
+    images = np.zeros((8, 32, 32, 3), dtype=np.uint8)
+    figures.save_grid(images, tmp_path / "plain.png", ["cat"] * 8, columns=4)  # as the scripts call it
+    figures.save_grid(images, tmp_path / "labelled.png", ["cat"] * 8, columns=4, row_labels=["original", "augmented"])
+    plain, labelled = imread(tmp_path / "plain.png"), imread(tmp_path / "labelled.png")
+    assert labelled.shape[1] > plain.shape[1]  # the labels take room on the left
+    assert plain.shape[0] >= 2 * 100  # two rows, each taller than the report's 100-pixel grid

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from common import report
+from common import analysis, markdown, report
 from tests.helpers import PYTHON, REPO
 
 README = """# A lab
@@ -170,7 +170,9 @@ def test_reference_numbers_appear_labelled_as_the_reports(lab):
                                                                       ref["model"])
     # The fixture's 92.27% against the report's 91.74% (PyTorch ex1 model1).
     against = subsection(text, "ex1", "pytorch").split("Against the report")[1]
-    assert "| model1 | 0.4321 | 0.2996 | +0.1325 | 92.27% | 91.74% | +0.53 pts | 12.34s | 92.76s |" in against
+    # 9,227 of 10,000: Wilson [91.73%, 92.78%]; minus the report's fixed 91.74%: [-0.01, +1.04], so within the noise.
+    assert ("| model1 | 0.4321 | 0.2996 | +0.1325 | 92.27% [91.73, 92.78] | 91.74% | +0.53 pts [-0.01, +1.04] | yes "
+            "| 12.34s | 92.76s |") in against
 
 
 def test_reduced_settings_are_marked_in_every_row_they_affect(lab):
@@ -195,8 +197,9 @@ def test_comparisons_pair_the_reports_models(lab):
     assert rebuild(lab).returncode == 0
     comparisons = section((lab / "README.md").read_text()).split("### Comparisons")[1]
     frameworks = comparisons.split("#### Keras against PyTorch")[1].split("####")[0]
-    assert "| Keras ex1 model1 | PyTorch ex1 model1 | 216,650 / 216,650 | 87.65% / 91.96% | 92.27% / 91.74% |" \
-        in frameworks
+    # 8,765 and 9,227 of 10,000: PyTorch - Keras = +4.62 pts, Newcombe's interval [+3.79, +5.45].
+    assert ("| Keras ex1 model1 | PyTorch ex1 model1 | 216,650 / 216,650 | 20 / 20 | 87.65% [86.99, 88.28] / 91.96% "
+            "| 92.27% [91.73, 92.78] / 91.74% | +4.62 pts [+3.79, +5.45] | **no** | -0.22 pts |") in frameworks
     assert "| Keras ex2 model7 †1 | PyTorch ex3 PraisyNet |" in frameworks
     augmentation = comparisons.split("#### With and without data augmentation")[1].split("####")[0]
     for pair in ("Keras ex2 model7 †1 | Keras ex3 model8", "Keras ex2 model7 †1 | Keras ex3 model10",
@@ -204,8 +207,10 @@ def test_comparisons_pair_the_reports_models(lab):
                  "PyTorch ex4 MyResNet | PyTorch ex4 MyResNetDA"):
         assert pair in augmentation
     lab3 = comparisons.split("#### The previous lab's best dense model")[1]
-    assert "| Keras ex1 lab3 | Keras ex1 model1 | not run / 97.59% | 87.65% / 91.96% |" in lab3
-    assert "| Keras ex2 lab3 | Keras ex2 model1 | not run / 44.50% | not run / 33.35% | — / -11.15 pts |" in lab3
+    assert ("| Keras ex1 lab3 | Keras ex1 model1 | — / 20 | not run / 97.59% | 87.65% [86.99, 88.28] / 91.96% |"
+            in lab3)
+    assert ("| Keras ex2 lab3 | Keras ex2 model1 | — / — | not run / 44.50% | not run / 33.35% | — | — "
+            "| -11.15 pts |") in lab3
 
 
 def test_epoch_times_come_from_the_records_history(lab):
@@ -224,8 +229,10 @@ def test_epoch_times_come_from_the_records_history(lab):
 def test_figures_and_ten_worst_link_relative_paths(lab):
     assert rebuild(lab).returncode == 0
     pytorch_ex1 = subsection(section((lab / "README.md").read_text()), "ex1", "pytorch")
-    assert '<img src="plots/ex1/pytorch/model1_loss.png" height="150" />' in pytorch_ex1
-    assert "figure missing" in row(pytorch_ex1.split("Loss plot")[1], "model1")  # its confusion matrix
+    model1 = pytorch_ex1.split("##### PyTorch ex1 model1")[1].split("#####")[0]
+    link = "plots/ex1/pytorch/model1_loss.png"
+    assert f'<a href="{link}"><img src="{link}" height="240" /></a>' in model1  # linked to its full size
+    assert "figure missing" in model1  # its confusion matrix
     worst = pytorch_ex1.split("<details>")[1].split("</details>")[0]
     assert "<summary>Ten worst classified test images: PyTorch ex1 model1" in worst
     assert '| 1 | 1001 | 7 | 3 | 0.0010 | <img src="ten_worst/ex1/pytorch/model1/1.png" /> |' in worst
@@ -294,3 +301,239 @@ def test_a_script_that_cannot_be_imported_is_a_warning(lab, tmp_path_factory):
     for model in ("model1", "model5", "model6", "lab3"):
         assert "not run" in row(keras_ex2, model)
     assert "61.23%" in row(keras_ex2, "model7")  # its record is shown all the same
+
+
+# --- the analysis (common.analysis): hand-computed cases --------------------------------------------------
+
+def test_wilson_interval_against_hand_computed_values():
+    # 750 of 1,000: p = 0.75, z = 1.96: centre 0.749043, half-width 0.026803.
+    low, high = analysis.wilson_interval(750, 1000)
+    assert (round(low, 4), round(high, 4)) == (0.7222, 0.7758)
+    assert analysis.wilson_interval(0, 10)[0] == pytest.approx(0, abs=1e-12)  # stays in [0, 1]
+    assert analysis.wilson_interval(10, 10)[1] == pytest.approx(1, abs=1e-12)
+    assert analysis.wilson_interval(0, 10)[1] == pytest.approx(0.2775, abs=1e-4)  # z^2 / (n + z^2)
+
+
+def test_wilson_interval_agrees_with_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    for successes, n in ((750, 1000), (9217, 10000), (3, 1000), (1000, 1000)):
+        expected = stats.binomtest(successes, n).proportion_ci(method="wilson")
+        assert analysis.wilson_interval(successes, n) == pytest.approx((expected.low, expected.high), abs=1e-9)
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ((48, 80), (56, 70), (0.2, 0.0524, 0.3339)),  # Newcombe (1998), table II, example (a), method 10
+    ((3, 10), (9, 10), (0.6, 0.1705, 0.8090)),    # example (b)
+])
+def test_newcombe_interval_matches_the_published_examples(a, b, expected):
+    difference, low, high = analysis.newcombe_difference(*a, *b)
+    assert (round(difference, 4), round(low, 4), round(high, 4)) == expected
+
+
+def test_difference_from_a_fixed_value_shifts_the_runs_interval():
+    difference, low, high = analysis.difference_from_fixed(750, 1000, 0.76)
+    assert difference == pytest.approx(-0.01)
+    assert (round(low, 4), round(high, 4)) == (-0.0378, 0.0158)  # [0.7222, 0.7758] - 0.76
+    assert analysis.within_noise(low, high)
+    assert not analysis.within_noise(*analysis.difference_from_fixed(750, 1000, 0.70)[1:])
+    assert analysis.difference_text(difference, low, high) == "-1.00 pts [-3.78, +1.58]"
+
+
+def test_top_confusions_are_the_largest_off_diagonal_cells_in_the_reports_form():
+    names = [str(i) for i in range(4)]
+    matrix = [[90, 2, 0, 8],   # row: actual, column: predicted
+              [0, 95, 5, 0],
+              [1, 5, 80, 14],
+              [42, 0, 3, 60]]
+    top = analysis.top_confusions(matrix, names, count=4)
+    assert top == [("3", "0", 42), ("2", "3", 14), ("0", "3", 8), ("1", "2", 5)]  # 2 as 1 (5) ties, comes later
+    assert [analysis.confusion_phrase(*t) for t in top[:1]] == ["3 as 0 (42)"]
+    assert analysis.top_confusions([[5, 0], [0, 5]], ["a", "b"]) == []  # nothing misclassified
+
+
+def worst(*pairs) -> list:
+    """Ten-worst rows from (actual, predicted) pairs, rank 1 first."""
+    return [{"rank": i, "index": 100 + i, "actual": a, "predicted": p, "prob_actual": 0.01}
+            for i, (a, p) in enumerate(pairs, start=1)]
+
+
+def test_recurring_confusions_count_both_directions_as_the_report_does():
+    names = [str(i) for i in range(10)]
+    rows = worst(("4", "9"), ("9", "4"), ("5", "3"), ("4", "9"), ("3", "5"), ("2", "7"), ("8", "1"))
+    recurring = analysis.recurring_confusions(rows, names)
+    assert [analysis.pair_phrase(*r) for r in recurring] == ["4 and 9 (3)", "3 and 5 (2)"]
+    top = [("9", "4", 42), ("7", "9", 30)]
+    assert analysis.also_most_confused(recurring, top) == [("4", "9", 3)]
+    other = [{**row, "index": index} for row, index in zip(worst(("0", "6"), ("9", "4")), (7, 102))]
+    assert analysis.shared_images(rows[:2], {"model2": other, "model3": worst()}) == [(102, ["model2"])]
+
+
+def history(val_loss, loss=None, accuracy=None, val_accuracy=None) -> dict:
+    n = len(val_loss)
+    return {"val_loss": val_loss, "loss": loss or [1.0 - 0.05 * i for i in range(n)],
+            "accuracy": accuracy or [0.5 + 0.02 * i for i in range(n)],
+            "val_accuracy": val_accuracy or [0.5 + 0.01 * i for i in range(n)]}
+
+
+def test_a_history_that_overfits_from_a_known_epoch():
+    # Validation loss lowest at epoch 5, rising after it; training loss falling throughout.
+    result = analysis.fit(history([5, 4, 3, 2, 1, 2, 3, 4, 5, 6]))
+    assert result.verdict == "overfits" and result.onset == 6
+    assert (result.lowest_val_loss_epoch, result.smoothed_low_epoch) == (5, 5)
+    # Running median of 5: 2 at epochs 4-6, ends at median(4, 5, 6) = 5: 150% higher.
+    assert (result.smoothed_low, result.smoothed_end) == (2, 5)
+    assert "**overfits from epoch 6**" in analysis.fit_phrase(result) and "150% higher" in analysis.fit_phrase(result)
+    assert result.best_val_accuracy_epoch == 10
+
+
+def test_a_single_spike_does_not_make_an_overfit():
+    spiky = [1.0, 0.9, 0.8, 0.7, 0.65, 280.0, 0.6, 0.55, 0.5, 0.45]  # shaped like Keras ex4 MyResNet's epoch 15
+    result = analysis.fit(history(spiky))
+    assert result.verdict == "underfits" and result.still_improving  # lowest at the last epoch
+
+
+def test_underfits_when_training_accuracy_stays_below_validation():
+    flat = history([1.0] * 8, accuracy=[0.80] * 8, val_accuracy=[0.90] * 8)
+    result = analysis.fit(flat, n_val=1000)
+    assert result.verdict == "underfits" and result.below_validation and not result.still_improving
+    assert "training accuracy 80.0% against validation 90.0%" in analysis.fit_phrase(result)
+    assert analysis.fit(flat).verdict == "neither"  # without the validation size, no interval to compare with
+
+
+def test_neither_and_too_short():
+    steady = history([1.0, 0.8, 0.7, 0.7, 0.71, 0.7, 0.7, 0.7, 0.7, 0.71],
+                     accuracy=[0.9] * 10, val_accuracy=[0.9] * 10)
+    assert analysis.fit(steady, n_val=1000).verdict == "neither"
+    short = analysis.fit(history([1.0, 0.9]))
+    assert short.verdict == "too short" and "too few epochs (2)" in analysis.fit_phrase(short)
+
+
+def test_time_outside_epochs():
+    assert analysis.time_outside_epochs({"train_time_s": 134.0, "history": {"seconds": [50.0, 50.0]}}) == 0.34
+    assert analysis.time_outside_epochs({"train_time_s": 1.0, "history": {"loss": [1.0]}}) is None
+
+
+# --- the README's analysis, summary, run table and contents ----------------------------------------------
+
+FULL_README = """# A lab
+
+Intro.
+
+<!-- contents:begin -->
+<!-- contents:end -->
+
+<!-- summary:begin -->
+<!-- summary:end -->
+
+## Running
+
+<!-- run-table:begin -->
+<!-- run-table:end -->
+
+```bash
+# a comment in a code block, not a heading
+```
+
+<!-- results:begin -->
+<!-- results:end -->
+
+## After
+"""
+
+MATRIX = [[0] * 10 for _ in range(10)]  # TEST FIXTURE: 42 nines read as fours, 30 sevens as nines, 7 threes as fives
+MATRIX[9][4], MATRIX[7][9], MATRIX[3][5] = 42, 30, 7
+for i in range(10):
+    MATRIX[i][i] = 900
+
+
+@pytest.fixture
+def full_lab(lab):
+    (lab / "README.md").write_text(FULL_README)
+    n = 10
+    write_record(lab, fixture_record(
+        "ex1", "pytorch", "model3", epochs=n, train_time_s=13.4, confusion_matrix=MATRIX,
+        history={**history([5, 4, 3, 2, 1, 2, 3, 4, 5, 6]), "seconds": [1.0] * n},
+        ten_worst=worst(("4", "9"), ("9", "4"), ("5", "3"), ("4", "9"), ("3", "5"), ("2", "7"), ("8", "1"),
+                        ("0", "6"), ("6", "0"), ("1", "7"))))
+    return lab
+
+
+def test_each_model_has_the_reports_analysis(full_lab):
+    assert rebuild(full_lab).returncode == 0
+    text = section((full_lab / "README.md").read_text())
+    model3 = text.split("##### PyTorch ex1 model3")[1].split("#####")[0]
+    assert "most confused (actual as predicted): 9 as 4 (42), 7 as 9 (30), 3 as 5 (7)" in model3
+    assert "confusions that recur among them: 4 and 9 (3), 0 and 6 (2), 3 and 5 (2)" in model3
+    assert "4 and 9, 3 and 5 are also among the most confused pairs" in model3
+    assert "**overfits from epoch 6**" in model3 and "lowest validation loss 1 at epoch 5 (of 10)" in model3
+    # 9,227 of 10,000 for both model1 and model3 (the fixture's accuracy): the same, within the noise.
+    assert "against model1, the most accurate: +0.00 pts [-0.74, +0.74], within the noise" in model3
+    # Wilson [91.73%, 92.78%] (9,227 of 10,000) minus the report's fixed 98.55%.
+    assert "the report's 98.55%: -6.28 pts [-6.82, -5.77], beyond the noise" in model3
+
+
+def test_summary_run_table_and_contents(full_lab):
+    assert rebuild(full_lab).returncode == 0
+    readme = (full_lab / "README.md").read_text()
+    summary = readme.split("<!-- summary:begin -->")[1].split("<!-- summary:end -->")[0]
+    assert "Wilson score interval" in summary and "Newcombe's hybrid score" in summary and "fixed values" in summary
+    assert ("| PyTorch | ex1 MNIST | [model1](#pytorch-ex1-model1) | 10,000 | 92.27% [91.73, 92.78] | 91.74% "
+            "| +0.53 pts [-0.01, +1.04] | yes |") in summary
+    assert "| Keras | ex2 CIFAR-10 | [model7](#keras-ex2-model7) †1 | 1,000 |" in summary
+    assert "| Keras | ex1 MNIST | model4 | — | not run | 98.13% | — | — |" in summary
+
+    run_table = readme.split("<!-- run-table:begin -->")[1].split("<!-- run-table:end -->")[0]
+    # PyTorch ex1: model1's 12.34 s; model3 is left out, at 10 of its report_epochs' 20.
+    assert "`python pytorch/ex1_mnist.py`: 12 s (1 of 6 models)" in run_table  # model3 ran 10 of 20 epochs
+    assert "test-fixture" in run_table
+
+    contents = readme.split("<!-- contents:begin -->")[1].split("<!-- contents:end -->")[0]
+    assert "- [Results at a glance](#results-at-a-glance)" in contents
+    assert ("    - [1. Convolutional networks on MNIST (PyTorch)](#1-convolutional-networks-on-mnist-pytorch)"
+            in contents)
+    assert "a comment in a code block" not in contents
+    assert "##### " not in contents and "pytorch-ex1-model1)" not in contents  # models are linked from the summary
+
+    assert rebuild(full_lab).returncode == 0 and (full_lab / "README.md").read_text() == readme  # idempotent
+    assert rebuild(full_lab, "--check").returncode == 0
+
+
+def test_anchors_follow_githubs_rule_with_numbered_repeats():
+    text = "## Keras\n\n### PyTorch\n\n## Keras\n\n```\n## Keras\n```\n\n#### The lab's best (section 1.3)\n"
+    assert markdown.contents(text) == [
+        "- [Keras](#keras)", "  - [PyTorch](#pytorch)", "- [Keras](#keras-1)",
+        "    - [The lab's best (section 1.3)](#the-labs-best-section-13)"]
+
+
+def test_training_time_is_defined_and_its_overhead_named(full_lab):
+    assert rebuild(full_lab).returncode == 0
+    text = section((full_lab / "README.md").read_text())
+    assert "*Training time* is a record's `train_time_s`" in text
+    # 13.4 s against 10 epochs of 1 s: 34% outside the epochs.
+    assert "over 1% of the epochs' sum in 1 of 4 records: PyTorch ex1 model3 34%." in text
+
+
+def test_comparisons_say_what_they_compare(lab):
+    for model, epochs, augmentation in (("model9", 20, "flip, shift 0.1"), ("model10", 100, "flip, shift 0.1")):
+        write_record(lab, fixture_record("ex3", "keras", model, epochs=epochs, augmentation=augmentation,
+                                         n_test=1000, test_accuracy=0.7))
+    write_record(lab, fixture_record("ex2", "keras", "model7", n_test=1000, test_accuracy=0.6))
+    write_record(lab, fixture_record("ex4", "keras", "MyResNet", trainable_params=23_555_082))
+    write_record(lab, fixture_record("ex4", "pytorch", "MyResNet", trainable_params=23_528_522))
+    assert rebuild(lab).returncode == 0
+    comparisons = section((lab / "README.md").read_text()).split("### Comparisons")[1]
+    augmentation = comparisons.split("#### With and without data augmentation")[1].split("####")[0]
+    assert "| Keras ex2 model7 | Keras ex3 model10 | flip, shift 0.1 | 20 / 100 |" in augmentation
+    assert ("- Keras ex3 model10 is trained for 100 epochs, Keras ex2 model7 for 20: this row compares them as they "
+            "are, as the report does (100 against 20). At 20 epochs each, Keras ex2 model7 against Keras ex3 model9 "
+            "(the same network and augmentation): +10.00 pts") in augmentation
+    frameworks = comparisons.split("#### Keras against PyTorch")[1].split("####")[0]
+    assert "Keras ex4 MyResNet and PyTorch ex4 MyResNet differ by 26,560 trainable parameters: the biases" in frameworks
+
+
+def test_the_report_counts_records_that_are_not_the_reports_models(lab):
+    write_record(lab, fixture_record("ex1", "pytorch", "lab3", note="dense stand-in (test fixture)"))
+    assert rebuild(lab).returncode == 0
+    text = section((lab / "README.md").read_text())
+    assert "4 records in all: 1 of a model the report does not have: PyTorch ex1 lab3 (dense stand-in" in text
+    assert "The report gives no accuracy for PyTorch ex1 old_model1: softmax layer" in text
