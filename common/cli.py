@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from common.entry import run_command
+from common.precision import PRECISIONS
 from common.errors import UserError
 from common.parser import Parser
 
@@ -48,9 +49,13 @@ def build_parser(exercise) -> argparse.ArgumentParser:
                         help="root for plots/, ten_worst/, results/ and checkpoints/ (default: this repository)")
     parser.add_argument("--resume", action="store_true",
                         help="continue each model from its last completed epoch (checkpoints/ under --out)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto: bf16 mixed precision where the device computes bf16 natively (CPUs with "
+                             "AMX-BF16 or AVX512-BF16, CUDA GPUs with bf16; fp16 on older CUDA GPUs), fp32 "
+                             "elsewhere; the weights and the loss stay fp32 (see README, Performance)")
     parser.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
-                        help="PyTorch trains with channels_last on CPU and CUDA and with bf16/fp16 autocast "
-                             "on CUDA by default; this turns both off (always off on MPS, and in Keras)")
+                        help="the old switch: --precision fp32, and PyTorch keeps the plain NCHW layout "
+                             "instead of channels_last")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (torch) / op determinism (TensorFlow): "
                              "same seed, same numbers; can be slower")
@@ -75,6 +80,8 @@ def parse_args(exercise, argv=None) -> argparse.Namespace:
     if unknown:
         raise UserError(f"unknown model {', '.join(unknown)}: valid models are {', '.join(exercise.models)}")
     args.models = list(dict.fromkeys(args.models))  # keep order, drop repeats
+    if not args.mixed_precision:
+        args.precision = "fp32"
     if args.epochs is not None and not 1 <= args.epochs <= 100_000:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")
     if not 1 <= args.batch_size <= 1_000_000:

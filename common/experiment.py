@@ -31,6 +31,7 @@ import numpy as np
 from common import data as datasets
 from common import evaluation, figures, layout
 from common.atomic import atomic_dir, interrupts_deferred, write_json, write_text
+from common.precision import describe as describe_precision
 from common.checkpoint import Checkpoint
 from common.errors import UserError
 from common.exercise import Exercise
@@ -82,8 +83,16 @@ def run(exercise: Exercise, args, import_backend) -> None:
     backend.finish()
 
 
+def output_name(name: str, args) -> str:
+    """Where a run's outputs go: the model's name, or ``model7-bf16`` for a precision asked for by name, so
+    such a run stands beside the default one instead of replacing it."""
+    variant = getattr(args, "precision", "auto")
+    return f"{name}-{variant}" if variant in ("bf16", "fp16") else name
+
+
 def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
     epochs = args.epochs or exercise.report_epochs(name)
+    output = output_name(name, args)
     model = backend.build(exercise.builder(name, args), args)
     params = backend.trainable_params(model)
     augment = exercise.augment.get(name)
@@ -91,8 +100,9 @@ def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
     print(f"\n== {exercise.id} {exercise.framework} {name}: {described['architecture']} "
           f"({params:,} trainable parameters, {epochs} epoch{'s' if epochs != 1 else ''}) ==", flush=True)
 
-    checkpoint = Checkpoint(layout.checkpoint_dir(args.out, exercise.id, exercise.framework, name),
-                            run_signature(exercise, args, split, name, described["architecture"]), args.resume, epochs)
+    checkpoint = Checkpoint(layout.checkpoint_dir(args.out, exercise.id, exercise.framework, output),
+                            run_signature(exercise, args, split, name, described["architecture"],
+                                          backend.run_precision()), args.resume, epochs)
     start = time.perf_counter()
     history = backend.train(model, split, epochs, args, checkpoint, augment)
     # Time of this process's training, plus that of the epochs done before a resume.
@@ -107,8 +117,9 @@ def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
     if not backend.is_main():
         backend.barrier()  # the main process writes the outputs
         return None
-    record = make_record(exercise, args, device, backend.versions(), split, name, described, epochs,
-                         params, train_time, history, probs, distributed=backend.distribution())
+    record = make_record(exercise, args, device, backend.versions(), split, output, described, epochs,
+                         params, train_time, history, probs, distributed=backend.distribution(),
+                         precision=backend.run_precision())
     # A resumed run's time adds this process's to the epochs saved before; its device and load are this process's.
     record["resumed_after_epoch"] = checkpoint.resumed_after
     record["host"] = {"cpu_count": os.cpu_count(),
@@ -116,9 +127,9 @@ def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
     with interrupts_deferred():
         write_outputs(record, split, args.out)
     backend.barrier()
-    print(f"{name}: test accuracy {record['test_accuracy']:.2%}, loss {record['test_loss']:.4f} "
+    print(f"{output}: test accuracy {record['test_accuracy']:.2%}, loss {record['test_loss']:.4f} "
           f"on {record['n_test']:,} test images; trained in {train_time:.1f} s "
-          f"-> {layout.record(args.out, exercise.id, exercise.framework, name)}", flush=True)
+          f"-> {layout.record(args.out, exercise.id, exercise.framework, output)}", flush=True)
     return record
 
 
@@ -131,18 +142,22 @@ def describe(exercise, backend, model, augment, args) -> dict:
     return {"architecture": architecture, "augmentation": augmentation}
 
 
-def run_signature(exercise, args, split, name, architecture: str) -> dict:
+def run_signature(exercise, args, split, name, architecture: str, precision: str = "fp32") -> dict:
     """What must match for a checkpoint to be resumed (epochs may grow)."""
-    return {"exercise": exercise.id, "framework": exercise.framework, "model": name,
+    # The precision only when it is not fp32: checkpoints made before --precision existed were fp32.
+    return {**({"precision": precision} if precision != "fp32" else {}),
+            "exercise": exercise.id, "framework": exercise.framework, "model": name,
             "architecture": architecture, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
             "limit": args.limit, "val_split": args.val_split, "n_train": int(len(split.x_train)),
             "deterministic": bool(getattr(args, "deterministic", False)),
             "settings": dict(getattr(args, "record_settings", {}))}
 
 
-def reduced_settings(exercise, args, split, name, epochs) -> list:
+def reduced_settings(exercise, args, split, name, epochs, precision="fp32") -> list:
     """Every way this run differs from the report's setting, in words."""
     notes = []
+    if precision != "fp32":
+        notes.append(f"{describe_precision(precision)} (the report trained in the frameworks' default fp32)")
     report_epochs = exercise.report_epochs(name)
     if epochs < report_epochs:
         notes.append(f"{epochs} of the report's {report_epochs} epochs" if exercise.report_states_epochs else
@@ -157,22 +172,26 @@ def reduced_settings(exercise, args, split, name, epochs) -> list:
     return notes
 
 
-def make_record(exercise, args, device, versions, split, name, described, epochs, params,
-                train_time, history, probs, distributed=None) -> dict:
+def make_record(exercise, args, device, versions, split, output, described, epochs, params,
+                train_time, history, probs, distributed=None, precision="fp32") -> dict:
+    """``output``: the model's name, or its name with the precision asked for (output_name)."""
+    name = output.rsplit("-", 1)[0] if output.endswith(("-bf16", "-fp16")) else output
     predicted = probs.argmax(axis=1)
     matrix = evaluation.confusion_matrix(split.y_test, predicted, len(split.class_names))
     return {
         "exercise": exercise.id,
         "framework": exercise.framework,
-        "model": name,
+        "model": output,
+        "variant_of": name if output != name else None,  # model7-bf16: model7 in bf16
         "architecture": described["architecture"],
         "augmentation": described["augmentation"],
         "note": exercise.notes.get(name) or None,
-        "reduced": reduced_settings(exercise, args, split, name, epochs),
+        "reduced": reduced_settings(exercise, args, split, name, epochs, precision),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else exercise.script] + sys.argv[1:]),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, **versions},
         "device": device,
+        "precision": precision,
         "distributed": distributed,  # None: one process on one device; else processes/replicas, batch split
         "seed": args.seed,
         "deterministic": bool(getattr(args, "deterministic", False)),

@@ -62,6 +62,7 @@ with startup_notices_filtered():
     import tensorflow as tf  # noqa: E402
 import numpy as np  # noqa: E402
 
+from common import precision  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.progress import StepProgress  # noqa: E402
 
@@ -91,15 +92,46 @@ def setup(args) -> str:
     keras.utils.set_random_seed(args.seed)
     if getattr(args, "deterministic", False):
         tf.config.experimental.enable_op_determinism()
+    set_precision(getattr(args, "precision", "auto"), gpus if on_gpu else [])
+    mixed = f"; {POLICIES[PRECISION]}" if PRECISION != "fp32" else ""
     if on_gpu:
-        device = f"GPU ({', '.join(g.name for g in gpus)}), as TensorFlow sees it"
+        device = f"GPU ({', '.join(g.name for g in gpus)}), as TensorFlow sees it{mixed}"
     else:
         onednn = ", oneDNN" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1" else ""
         device = (f"CPU ({os.cpu_count()} cores{onednn}; TensorFlow sees "
-                  f"{'no GPU' if not gpus else 'a GPU, hidden by --device cpu'})")
+                  f"{'no GPU' if not gpus else 'a GPU, hidden by --device cpu'}{mixed})")
     if DISTRIBUTED:
         device += f"; {DISTRIBUTED['class']}, {DISTRIBUTED['replicas']} replicas"
     return device
+
+
+# --- precision ----------------------------------------------------------------
+
+POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+PRECISION = "fp32"  # what setup() chose for this run (common.precision)
+
+
+def gpu_bf16(gpus) -> bool:
+    """Whether the GPUs have bf16 tensor cores (CUDA compute capability 8.0, Ampere, or later)."""
+    for gpu in gpus:
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        if not capability or tuple(capability) < (8, 0):
+            return False
+    return bool(gpus)
+
+
+def set_precision(requested: str, gpus) -> None:
+    """Keras' global dtype policy for the models built from now on: mixed_bfloat16 / mixed_float16 compute
+    the layers in 16 bits and keep the weights in float32 (compile adds loss scaling for float16)."""
+    global PRECISION
+    device_type = "gpu" if gpus else "cpu"
+    PRECISION = precision.choose(requested, device_type, cpu_bf16=bool(precision.cpu_bf16_features()),
+                                 cuda_bf16=bool(gpus) and gpu_bf16(gpus))
+    keras.mixed_precision.set_global_policy(POLICIES[PRECISION])
+
+
+def run_precision() -> str:
+    return PRECISION
 
 
 # --- several devices and machines (tf.distribute) --------------------------
@@ -238,6 +270,8 @@ def build(make, args) -> keras.Model:
     """The script's model, compiled: Adam and the cross-entropy of the probabilities its softmax gives."""
     with scope():  # under a strategy: the weights and the optimiser's state mirrored on every replica
         model = make()
+        if PRECISION != "fp32":  # the output layer's softmax, and so the loss, in float32
+            model.layers[-1].dtype_policy = "float32"
         model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     return model

@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from common import precision
 from common.errors import UserError
 from common.progress import StepProgress
 
@@ -47,39 +48,54 @@ def choose_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
-def speedups(device_type: str, requested: bool = True, bf16_supported: bool = False) -> tuple:
-    """(autocast dtype or None, channels_last) for a device.
+AMP_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISION = "fp32"  # what setup() chose for this run (common.precision)
 
-    CUDA: bf16 (fp16 without bf16) autocast and channels_last, large wins on
-    tensor cores. CPU: channels_last only (the README's Performance section
-    has its measured effect). MPS: neither.
-    --no-mixed-precision (requested=False) turns everything off.
+
+def cpu_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), as torch reads it (cpuinfo)."""
+    capabilities = torch.cpu.get_capabilities()
+    return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+
+
+def choose_precision(requested: str, device: torch.device) -> str:
+    return precision.choose(requested, device.type, cpu_bf16=device.type == "cpu" and cpu_bf16(),
+                            cuda_bf16=device.type == "cuda" and torch.cuda.is_bf16_supported())
+
+
+def speedups(device_type: str, precision_name: str = "fp32", plain_layout: bool = False) -> tuple:
+    """(autocast dtype or None, channels_last) for a device and a precision.
+
+    channels_last on CPU and CUDA (the README's Performance section has its
+    measured effect), not on MPS; --no-mixed-precision (plain_layout) keeps the
+    plain NCHW layout, as before --precision existed.
     """
-    if not requested or device_type not in ("cuda", "cpu"):
-        return None, False
-    if device_type == "cpu":
-        return None, True
-    return (torch.bfloat16 if bf16_supported else torch.float16), True
+    return AMP_DTYPES[precision_name], device_type in ("cuda", "cpu") and not plain_layout
 
 
-def device_speedups(args) -> tuple:
-    """speedups() for DEVICE and the run's --no-mixed-precision."""
-    return speedups(DEVICE.type, getattr(args, "mixed_precision", True),
-                    DEVICE.type == "cuda" and torch.cuda.is_bf16_supported())
+def device_speedups(args, precision_name=None) -> tuple:
+    """speedups() for DEVICE, the run's precision (or the one given) and --no-mixed-precision."""
+    return speedups(DEVICE.type, precision_name or PRECISION, not getattr(args, "mixed_precision", True))
 
 
-def prepare_training(model, x, args) -> tuple:
+def prepare_training(model, x, args, precision_name=None) -> tuple:
     """Put the model (and the training images x, unless None) in the device's layout: (x, amp, scaler).
 
     What train and both benchmark loops call, so they time the step that trains.
     """
-    amp, channels_last = device_speedups(args)
+    amp, channels_last = device_speedups(args, precision_name)
     if channels_last:
         model.to(memory_format=torch.channels_last)
         if x is not None:
             x = x.contiguous(memory_format=torch.channels_last)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)  # fp16 needs loss scaling, bf16 not
+    # fp16 needs loss scaling (its range is narrow); bf16 has fp32's range and needs none.
+    scaler = torch.amp.GradScaler(DEVICE.type, enabled=amp == torch.float16)
     return x, amp, scaler
+
+
+def autocast(amp=None):
+    """Layers computed in ``amp`` (bf16, fp16) on this device; the weights stay fp32. None: plain fp32."""
+    return torch.autocast(DEVICE.type, dtype=amp, enabled=amp is not None)
 
 
 def launched_by_torchrun(env=None) -> bool:
@@ -141,7 +157,7 @@ def distribution():
 
 
 def setup(args) -> str:
-    global DEVICE
+    global DEVICE, PRECISION
     DEVICE = choose_device(args.device)
     if launched_by_torchrun() and not DISTRIBUTED:
         DEVICE = init_distributed(DEVICE, args.batch_size)
@@ -151,15 +167,16 @@ def setup(args) -> str:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by deterministic cuBLAS
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
+    PRECISION = choose_precision(getattr(args, "precision", "auto"), DEVICE)
     amp, channels_last = device_speedups(args)
     layout = ", channels_last" if channels_last else ""
+    autocast_text = f"; {PRECISION} autocast" if amp else ""
     if DEVICE.type == "cuda":
-        precision = f"{str(amp).removeprefix('torch.')} autocast" if amp else "fp32"
-        device = f"cuda ({torch.cuda.get_device_name(DEVICE)}; {precision}{layout})"
+        device = f"cuda ({torch.cuda.get_device_name(DEVICE)}; {PRECISION if amp else 'fp32'}{layout})"
     elif DEVICE.type == "cpu":
-        device = f"cpu ({torch.get_num_threads()} threads{layout})"
+        device = f"cpu ({torch.get_num_threads()} threads{layout}{autocast_text})"
     else:
-        device = DEVICE.type
+        device = DEVICE.type + (f" ({PRECISION} autocast)" if amp else "")
     if DISTRIBUTED:
         device += f" x {WORLD} processes (torchrun, {DISTRIBUTED['backend']})"
     return device
@@ -167,6 +184,11 @@ def setup(args) -> str:
 
 def versions() -> dict:
     return {"torch": torch.__version__, "torchvision": metadata.version("torchvision")}
+
+
+def run_precision() -> str:
+    """The precision setup() chose: fp32, bf16 or fp16."""
+    return PRECISION
 
 
 # --- models ---------------------------------------------------------------
@@ -277,7 +299,9 @@ def evaluate_sums(model, x, y, batch_size) -> tuple:
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     loss, correct = 0.0, 0
     for i in range(0, len(x), batch_size):
-        out = model(x[i:i + batch_size])
+        with autocast(AMP_DTYPES[PRECISION]):  # as the model trains
+            out = model(x[i:i + batch_size])
+        out = out.float()
         loss += loss_fn(out, y[i:i + batch_size]).item()
         correct += (out.argmax(1) == y[i:i + batch_size]).sum().item()
     return loss, correct, len(x)
@@ -307,9 +331,10 @@ def sync_buffers(model) -> None:
 
 def optimisation_step(net, optimizer, loss_fn, xb, yb, amp=None, scaler=None) -> tuple:
     """One forward, backward and Adam step: the training loop's, and the benchmarks' (outputs, loss)."""
-    with torch.autocast(DEVICE.type, dtype=amp, enabled=amp is not None):
+    with autocast(amp):
         out = net(xb)
-        loss = loss_fn(out, yb)
+    out = out.float()  # the loss (and its softmax) in fp32 whatever the layers computed in
+    loss = loss_fn(out, yb)
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:
         loss.backward()
@@ -451,7 +476,7 @@ def check_same_start(epoch: int) -> None:
 
 @torch.no_grad()
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """Class probabilities: the softmax of the model's logits, or its own output if it ends in a softmax.
+    """Class probabilities: the softmax of the model's logits, or its own softmax if it ends in one.
 
     old_model1 ends in one: a second softmax would squash every confident
     answer to 1/(e+9) and tie the ten worst images. Under torchrun every
@@ -462,12 +487,17 @@ def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
         return predict_shared(model, images, batch_size)
     x = to_device(images)
     step = max(batch_size, 512)
-    return torch.cat([probabilities(model, x[i:i + step]) for i in range(0, len(x), step)]).float().cpu().numpy()
+    return torch.cat([probabilities(model, x[i:i + step]) for i in range(0, len(x), step)]).cpu().numpy()
 
 
 def probabilities(model, x) -> torch.Tensor:
-    out = model(x)
-    return out if ends_in_softmax(model) else torch.softmax(out, 1)
+    if ends_in_softmax(model):  # its own softmax, in float64: in float32 the worst answers underflow to 0 and tie
+        with autocast(AMP_DTYPES[PRECISION]):
+            logits = model[:-1](x)
+        return torch.softmax(logits.double(), 1)
+    with autocast(AMP_DTYPES[PRECISION]):  # as the model trained
+        out = model(x)
+    return torch.softmax(out.float(), 1)
 
 
 @torch.no_grad()
@@ -477,10 +507,10 @@ def predict_shared(model, images: np.ndarray, batch_size: int) -> np.ndarray:
     mine = np.arange(RANK, n, WORLD)
     # Padded with image 0 to the same length everywhere (all_gather's rule); the padding is dropped below.
     x = to_device(images[np.concatenate([mine, np.zeros(share - len(mine), dtype=mine.dtype)])])
-    local = torch.cat([probabilities(model, x[i:i + step]) for i in range(0, share, step)]).float()
+    local = torch.cat([probabilities(model, x[i:i + step]) for i in range(0, share, step)])
     parts = [torch.empty_like(local) for _ in range(WORLD)]
     dist.all_gather(parts, local.contiguous())
-    probs = np.empty((n, local.shape[1]), dtype=np.float32)
+    probs = np.empty((n, local.shape[1]), dtype=np.float64 if local.dtype == torch.float64 else np.float32)
     for rank, part in enumerate(parts):
         probs[rank::WORLD] = part[:len(range(rank, n, WORLD))].cpu().numpy()
     return probs

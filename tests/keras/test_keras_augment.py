@@ -15,7 +15,7 @@ EX3 = load_script("keras/ex3_augmentation.py")
 
 
 class Args:
-    lr, seed, device, batch_size = 1e-3, 0, "cpu", 32
+    lr, seed, device, batch_size, precision = 1e-3, 0, "cpu", 32, "fp32"
 
 
 def noise_batch(n, seed=0):

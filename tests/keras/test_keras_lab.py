@@ -18,7 +18,7 @@ SCRIPTS = {path: load_script(path) for path in PARAMS if path.startswith("keras/
 
 
 class Args:
-    lr, seed, device, batch_size = 1e-3, 0, "cpu", 32
+    lr, seed, device, batch_size, precision = 1e-3, 0, "cpu", 32, "fp32"
 
 
 @pytest.mark.parametrize("script, name", [(path, name) for path, module in SCRIPTS.items()
@@ -62,3 +62,28 @@ def test_a_long_epoch_reports_progress_between_the_epoch_lines(monkeypatch, caps
     model = keras_lab.build(EX1.model1, TrainArgs)
     keras_lab.train(model, tiny_split(), 1, TrainArgs)
     assert_progress_lines_for_steps_2_and_3_of_4(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("features, expected", [(["avx512_bf16"], "mixed_bfloat16"), (["amx_bf16"], "mixed_bfloat16"),
+                                                ([], "float32")])
+def test_auto_precision_on_a_cpu_follows_its_bf16_instructions(monkeypatch, features, expected):
+    monkeypatch.setattr(keras_lab.precision, "cpu_bf16_features", lambda: features)
+    try:
+        keras_lab.set_precision("auto", [])
+        assert keras.mixed_precision.global_policy().name == expected
+    finally:
+        keras_lab.set_precision("fp32", [])
+
+
+def test_bf16_computes_the_layers_in_bf16_and_the_output_and_loss_in_float32():
+    try:
+        keras_lab.set_precision("bf16", [])
+        model = keras_lab.build(EX1.model4, Args)
+        assert model.layers[0].compute_dtype == "bfloat16" and model.layers[0].kernel.dtype == "float32"
+        assert model.layers[-1].compute_dtype == "float32"
+        probs = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
+        assert probs.dtype == np.float32 and np.allclose(probs.sum(1), 1, atol=1e-5)
+        history = keras_lab.train(model, tiny_split(), 1, Args)
+        assert np.isfinite(history["loss"][0]) and np.isfinite(history["val_loss"][0])
+    finally:
+        keras_lab.set_precision("fp32", [])

@@ -19,7 +19,7 @@ CLUSTER = {"worker": ["host1:12345", "host2:12345"]}
 
 
 class Args:
-    lr, seed, device, batch_size = 1e-3, 0, "cpu", 32
+    lr, seed, device, batch_size, precision = 1e-3, 0, "cpu", 32, "fp32"
 
 
 def test_default_strategy_is_no_strategy():

@@ -39,7 +39,7 @@ def test_old_model1_ends_with_a_softmax_and_model1_with_logits():
 def test_predict_ranks_by_the_models_own_probabilities_when_it_ends_in_a_softmax():
     """old_model1's output is already a distribution: predict returns it, not a softmax of it (the ties
     1/(e+9) a second softmax gives every confident answer)."""
-    torch_lab.setup(SimpleNamespace(seed=0, device="cpu"))
+    torch_lab.setup(SimpleNamespace(seed=0, device="cpu", precision="fp32"))
     old = EX1.old_model1()
     images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
     with torch.no_grad():
@@ -79,7 +79,7 @@ def test_to_device_normalises_and_puts_channels_first():
 
 def test_same_seed_same_history():
     split = tiny_split()
-    args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu")
+    args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", precision="fp32")
     histories = []
     for _ in range(2):
         torch_lab.setup(args)
@@ -88,20 +88,20 @@ def test_same_seed_same_history():
     assert histories[0] == histories[1]
 
 
-def test_autocast_only_on_cuda_and_channels_last_on_cuda_and_cpu():
+def test_autocast_follows_the_precision_and_channels_last_is_on_for_cuda_and_cpu():
     assert torch_lab.speedups("cpu") == (None, True)
-    assert torch_lab.speedups("cpu", requested=False) == (None, False)
-    assert torch_lab.speedups("mps") == (None, False)
-    assert torch_lab.speedups("cuda", bf16_supported=True) == (torch.bfloat16, True)
-    assert torch_lab.speedups("cuda", bf16_supported=False) == (torch.float16, True)
-    assert torch_lab.speedups("cuda", requested=False, bf16_supported=True) == (None, False)
+    assert torch_lab.speedups("cpu", "bf16") == (torch.bfloat16, True)
+    assert torch_lab.speedups("cpu", plain_layout=True) == (None, False)  # --no-mixed-precision
+    assert torch_lab.speedups("mps", "bf16") == (torch.bfloat16, False)
+    assert torch_lab.speedups("cuda", "fp16") == (torch.float16, True)
 
 
 def test_channels_last_on_cpu_trains_the_same_numbers_as_the_plain_layout():
     split = tiny_split(seed=1)
     histories, layouts = [], []
     for mixed_precision in (True, False):
-        args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", mixed_precision=mixed_precision)
+        args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", mixed_precision=mixed_precision,
+                               precision="fp32")
         torch_lab.setup(args)
         model = torch_lab.build(EX1.model1, args)
         histories.append(torch_lab.train(model, split, 2, args))
@@ -115,8 +115,38 @@ def test_a_long_epoch_reports_progress_between_the_epoch_lines(monkeypatch, caps
     from common import progress
 
     monkeypatch.setattr(progress, "INTERVAL_S", 0.0)  # every step counts as "long"
-    args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu")
+    args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", precision="fp32")
     torch_lab.setup(args)
     model = torch_lab.build(EX1.model1, args)
     torch_lab.train(model, tiny_split(), 1, args)
     assert_progress_lines_for_steps_2_and_3_of_4(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("capabilities, expected", [
+    ({"avx512_bf16": True, "amx_bf16": False}, "bf16"),   # e.g. AMD EPYC Zen 4
+    ({"avx512_bf16": False, "amx_bf16": True}, "bf16"),   # Intel Xeon with AMX
+    ({"avx512_bf16": False, "amx_bf16": False}, "fp32"),  # emulated bf16 would be slower
+])
+def test_auto_precision_on_a_cpu_follows_torchs_reading_of_its_bf16_instructions(monkeypatch, capabilities,
+                                                                                   expected):
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: capabilities)
+    assert torch_lab.choose_precision("auto", torch.device("cpu")) == expected
+    assert torch_lab.choose_precision("fp32", torch.device("cpu")) == "fp32"
+
+
+@pytest.mark.parametrize("bf16, expected", [(True, "bf16"), (False, "fp16")])
+def test_auto_precision_on_cuda_is_bf16_where_supported_else_fp16(monkeypatch, bf16, expected):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    assert torch_lab.choose_precision("auto", torch.device("cuda")) == expected
+
+
+def test_bf16_trains_under_autocast_with_fp32_weights_and_loss():
+    args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", precision="bf16")
+    assert "bf16 autocast" in torch_lab.setup(args) and torch_lab.run_precision() == "bf16"
+    model = torch_lab.build(EX1.model1, args)
+    history = torch_lab.train(model, tiny_split(), 1, args)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert np.isfinite(history["loss"][0]) and np.isfinite(history["val_loss"][0])
+    probs = torch_lab.predict(model, tiny_split().x_test, 16)
+    assert probs.dtype == np.float32 and np.allclose(probs.sum(1), 1, atol=1e-5)
+    torch_lab.setup(SimpleNamespace(seed=3, device="cpu", precision="fp32"))  # back to the default for the others
