@@ -22,8 +22,25 @@ import sys
 import time
 import warnings
 
+from common.errors import UserError
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the logs
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+# The scripts run Keras on TensorFlow only: their input pipeline is tf.data, --strategy is tf.distribute
+# and the device checks are TensorFlow's. Keras reads KERAS_BACKEND once, at its first import (unset or
+# empty: the "backend" of ~/.keras/keras.json, else tensorflow), so any other backend is refused here,
+# in one line, before keras or tensorflow loads: Keras on torch would load torch and TensorFlow into one
+# process (the mix that can segfault on Linux, tests/conftest.py), and jax, numpy or openvino end in
+# a traceback.
+KERAS_BACKEND = "tensorflow"
+_backend = os.environ.get("KERAS_BACKEND", "").strip()
+if _backend and _backend.lower() != KERAS_BACKEND:
+    _why = ("Keras on torch would load torch beside TensorFlow, which can segfault; the PyTorch versions are "
+            "in pytorch/" if _backend.lower() == "torch" else "tf.data, tf.distribute, TensorFlow's devices")
+    raise UserError(f"KERAS_BACKEND={_backend}: the Keras scripts run on TensorFlow only ({_why}); "
+                    f"unset KERAS_BACKEND or set it to tensorflow")
+os.environ["KERAS_BACKEND"] = KERAS_BACKEND  # also over a keras.json that names another backend
+
 # TensorFlow uses its oneDNN CPU kernels by default only on CPUs with AVX512-VNNI/AMX-class features.
 # Turned on here, they made training several times faster on this project's AMD EPYC CPUs (the
 # README's Performance section). TF_ENABLE_ONEDNN_OPTS=0 in the environment turns them off. It must
@@ -63,8 +80,10 @@ with startup_notices_filtered():
 import numpy as np  # noqa: E402
 
 from common import precision  # noqa: E402
-from common.errors import UserError  # noqa: E402
 from common.progress import StepProgress  # noqa: E402
+
+if keras.backend.backend() != KERAS_BACKEND:  # keras imported earlier in this process, on another backend
+    raise UserError(f"Keras runs on {keras.backend.backend()} in this process; the Keras scripts need tensorflow")
 
 
 CPU_REPLICAS = 2  # --strategy mirrored without a GPU: the CPU split into this many logical devices
@@ -261,7 +280,7 @@ def mean_logs_over_workers() -> None:
 
 
 def versions() -> dict:
-    return {"tensorflow": tf.__version__, "keras": keras.__version__}
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "keras_backend": keras.backend.backend()}
 
 
 # --- models ---------------------------------------------------------------

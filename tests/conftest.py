@@ -6,12 +6,18 @@ pytest session that collects both is refused (the README's test command runs
 them as two processes). Everything else here is framework-free, and runs the
 scripts in subprocesses.
 """
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))
+
+# The Keras scripts refuse any KERAS_BACKEND but tensorflow (keras/keras_lab.py). A user's exported one
+# must not fail the suite: the tests that are about it set it themselves, and every script run by a
+# test inherits this process's environment.
+os.environ.pop("KERAS_BACKEND", None)
 
 from tests.helpers import make_tiny_data  # noqa: E402
 
