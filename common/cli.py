@@ -42,7 +42,8 @@ def build_parser(exercise) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the initial weights, the shuffling and the augmentation")
     parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="auto: CUDA, then Apple MPS, then CPU")
+                        help="auto: PyTorch takes the accelerator torch.accelerator finds (CUDA, Apple MPS, "
+                             "Intel XPU, ...), Keras a GPU TensorFlow sees; else the CPU")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
     parser.add_argument("--out", default=str(REPO_ROOT), metavar="DIR",

@@ -38,12 +38,15 @@ DISTRIBUTED = None  # None without torchrun, else {"launcher": "torchrun", "back
 
 
 def choose_device(requested: str) -> torch.device:
-    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    """auto: the accelerator torch.accelerator reports (the one this torch build is for: CUDA, MPS, XPU,
+    ...) if it is there at run time, else the CPU. An explicit cuda or mps that is not there: one line."""
     if requested == "auto":
-        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if requested == "cuda" and not cuda:
+        if torch.accelerator.is_available():
+            return torch.device(torch.accelerator.current_accelerator().type)  # no index: the current device
+        return torch.device("cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: torch sees no CUDA GPU (torch.cuda.is_available() is False)")
-    if requested == "mps" and not mps:
+    if requested == "mps" and not torch.backends.mps.is_available():
         raise UserError("--device mps: Apple MPS is not available (torch.backends.mps.is_available() is False)")
     return torch.device(requested)
 
