@@ -16,11 +16,14 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it to ``path`` on success."""
+def atomic_path(path, suffix: str = ".tmp"):
+    """Yield a temporary path beside ``path``; rename it to ``path`` on success.
+
+    ``suffix`` ends the temporary name: Keras saves only to a name ending in .keras.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
         yield Path(tmp)

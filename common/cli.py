@@ -48,6 +48,9 @@ def build_parser(exercise) -> argparse.ArgumentParser:
                         help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
     parser.add_argument("--out", default=str(REPO_ROOT), metavar="DIR",
                         help="root for plots/, ten_worst/, results/ and checkpoints/ (default: this repository)")
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="also write each epoch's training and validation loss and accuracy as TensorBoard "
+                             "event files under DIR/<ex>/<framework>/<model>/ (view: tensorboard --logdir DIR)")
     parser.add_argument("--resume", action="store_true",
                         help="continue each model from its last completed epoch (checkpoints/ under --out)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",

@@ -5,8 +5,9 @@ framework-specific rest lives in a *backend* module (``pytorch/torch_lab.py``
 or ``keras/keras_lab.py``): ``setup(args)``, ``build(make, args)`` (the
 script's model on the device, compiled for Keras), ``describe(model)`` and
 ``augmentation(model, augment)`` (the record's words for them),
-``train(model, split, epochs, args, checkpoint, augment)`` and
-``predict(model, images, batch_size)``; everything here sees numpy arrays only.
+``train(model, split, epochs, args, checkpoint, augment, tensorboard)``,
+``predict(model, images, batch_size)`` and ``save_model(model, path)``;
+everything here sees numpy arrays only.
 
 Several processes (PyTorch under torchrun, Keras workers of a
 MultiWorkerMirroredStrategy) all run this flow: all of them train and predict
@@ -104,7 +105,9 @@ def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
                             run_signature(exercise, args, split, name, described["architecture"],
                                           backend.run_precision()), args.resume, epochs)
     start = time.perf_counter()
-    history = backend.train(model, split, epochs, args, checkpoint, augment)
+    tensorboard = Path(args.tensorboard) / exercise.id / exercise.framework / output \
+        if getattr(args, "tensorboard", None) else None
+    history = backend.train(model, split, epochs, args, checkpoint, augment, tensorboard)
     # Time of this process's training, plus that of the epochs done before a resume.
     train_time = time.perf_counter() - start + history.pop("resumed_seconds", 0.0)
     bad = [i + 1 for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)]
@@ -124,8 +127,10 @@ def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
     record["resumed_after_epoch"] = checkpoint.resumed_after
     record["host"] = {"cpu_count": os.cpu_count(),
                       "load_average_1_5_15min_after_training": [round(x, 2) for x in load] if load else None}
+    model_path = layout.trained_model(args.out, exercise.id, exercise.framework, output)
+    record["trained_model"] = model_path.relative_to(Path(args.out)).as_posix()  # git-ignored: not committed
     with interrupts_deferred():
-        write_outputs(record, split, args.out)
+        write_outputs(record, split, args.out, save_model=lambda path: backend.save_model(model, path))
     backend.barrier()
     print(f"{output}: test accuracy {record['test_accuracy']:.2%}, loss {record['test_loss']:.4f} "
           f"on {record['n_test']:,} test images; trained in {train_time:.1f} s "
@@ -234,8 +239,11 @@ def write_figures(record: dict, out) -> dict:
     return paths
 
 
-def write_outputs(record: dict, split: Split, out) -> None:
-    """Figures and ten worst first, the record last: a record's presence means the run completed."""
+def write_outputs(record: dict, split: Split, out, save_model=None) -> None:
+    """Figures, ten worst and the trained model first, the record last: a record's presence means the run
+    completed. ``save_model(path)`` writes the trained model in its framework's format."""
+    if save_model is not None:
+        save_model(layout.trained_model(out, record["exercise"], record["framework"], record["model"]))
     paths = write_figures(record, out)
     with atomic_dir(paths["ten_worst"]) as folder:
         rows = ["rank,index,predicted,actual,prob_actual"]

@@ -3,6 +3,7 @@
     plots/<ex>/<framework>/<model>_{loss,accuracy,confusion_matrix}.png   (and the exercise's own figures)
     ten_worst/<ex>/<framework>/<model>/{1..10}.png, ten_worst.csv
     results/<ex>/<framework>/<model>.json                                 one record per run
+    models/<ex>/<framework>/<model>.keras | .pt                          the trained model (git-ignored)
     checkpoints/<ex>/<framework>/<model>/                                 resume state (git-ignored)
 
 The one place these paths are spelled: the runs, the report, the campaign and the tests ask here.
@@ -36,6 +37,13 @@ def ten_worst_dir(out, exercise: str, framework: str, model: str) -> Path:
 
 def checkpoint_dir(out, exercise: str, framework: str, model: str) -> Path:
     return Path(out) / "checkpoints" / exercise / framework / model
+
+
+MODEL_SUFFIX = {"keras": ".keras", "pytorch": ".pt"}  # Keras' own format; a PyTorch state_dict
+
+
+def trained_model(out, exercise: str, framework: str, model: str) -> Path:
+    return Path(out) / "models" / exercise / framework / f"{model}{MODEL_SUFFIX[framework]}"
 
 
 def model_outputs(out, exercise: str, framework: str, model: str) -> dict:

@@ -80,6 +80,7 @@ with startup_notices_filtered():
 import numpy as np  # noqa: E402
 
 from common import precision  # noqa: E402
+from common.atomic import atomic_path  # noqa: E402
 from common.progress import StepProgress  # noqa: E402
 
 if keras.backend.backend() != KERAS_BACKEND:  # keras imported earlier in this process, on another backend
@@ -103,7 +104,8 @@ def setup(args) -> str:
     elif args.device == "cuda" and not (gpus and tf.test.is_built_with_cuda()):
         raise UserError("--device cuda: TensorFlow sees no CUDA GPU (install tensorflow[and-cuda]; see README)")
     elif args.device == "mps" and not (gpus and sys.platform == "darwin"):
-        raise UserError("--device mps: TensorFlow sees no Apple GPU (install tensorflow-metal; see README)")
+        raise UserError("--device mps: TensorFlow sees no Apple GPU (its tensorflow-metal plugin is unmaintained: the "
+                        "Keras scripts run on the CPU of a Mac, the PyTorch ones on MPS; see README, Other machines)")
     on_gpu = bool(args.device != "cpu" and gpus)
     if strategy != "default":
         # Before any other TensorFlow work: devices are fixed once TensorFlow initialises them.
@@ -459,8 +461,9 @@ class EpochEnd(keras.callbacks.Callback):
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
-def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
-    """fit over the epochs not yet done; ``augment`` is PyTorch's (Keras' augmentation is in the model)."""
+def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard=None) -> dict:
+    """fit over the epochs not yet done; ``augment`` is PyTorch's (Keras' augmentation is in the model);
+    ``tensorboard``: a folder for keras.callbacks.TensorBoard's per-epoch event files."""
     x, y = normalise(split.x_train), split.y_train
     history = {key: [] for key in (*METRICS, "seconds")}
     if isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy) and checkpoint:
@@ -486,10 +489,14 @@ def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
             build_from_local_batch(model, x, y)
         steps = -(-len(x) // args.batch_size)
         line = EpochLine(epochs, steps)
+        callbacks = [line, EpochEnd(history, line, checkpoint), keras.callbacks.TerminateOnNaN()]
+        if tensorboard is not None and is_main():
+            # Per epoch (train/ and validation/ runs), no graph and no profiling: small files, no slowdown.
+            callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
         model.fit(epoch_batches(x, y, args.seed, range(first, epochs), args.batch_size),
                   epochs=epochs, initial_epoch=first, steps_per_epoch=steps, shuffle=False,  # epoch_batches shuffles
                   validation_data=in_batches(normalise(split.x_val), split.y_val, args.batch_size), verbose=0,
-                  callbacks=[line, EpochEnd(history, line, checkpoint), keras.callbacks.TerminateOnNaN()])
+                  callbacks=callbacks)
     return {**history, "resumed_seconds": resumed_seconds}
 
 
@@ -504,6 +511,31 @@ def check_same_start(epoch: int) -> None:
     if abs(n * squares - total * total) > 0.5:
         raise UserError("the workers found different checkpoints under --out: with several machines --out must "
                         "be a shared folder, or hold a copy of the chief's checkpoints/ on every machine")
+
+
+def save_model(model, path) -> None:
+    """The trained model in Keras' own format (layers, weights, dtype policies): ``keras.saving.load_model(path)``
+    loads it in its default safe mode (no Lambda layers: ex4's preprocessing is a registered layer)."""
+    with atomic_path(path, suffix=".tmp.keras") as tmp:  # Keras saves only to a name ending in .keras
+        model.save(tmp)
+
+
+def load_model(path, make):
+    """A saved model, checked against the architecture the script builds (``make``), or one line saying why not."""
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as exc:  # not a zip, not a Keras file, a PyTorch file, an unknown layer...
+        raise UserError(f"{path}: not a Keras model file keras.saving.load_model can read "
+                        f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") from None
+    expected = make()
+    if describe(model) != describe(expected) or trainable_params(model) != trainable_params(expected):
+        raise UserError(f"{path}: a model of another architecture ({describe(model)}, {trainable_params(model):,} "
+                        f"parameters; expected {describe(expected)}, {trainable_params(expected):,})")
+    return model
+
+
+def prepare_inference(model, args) -> None:
+    """Nothing to do: a saved Keras model holds its layers' dtype policies."""
 
 
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:

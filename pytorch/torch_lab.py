@@ -28,6 +28,7 @@ import torch.distributed as dist
 from torch import nn
 
 from common import precision
+from common.atomic import atomic_path
 from common.errors import UserError
 from common.progress import StepProgress
 
@@ -349,12 +350,14 @@ def optimisation_step(net, optimizer, loss_fn, xb, yb, amp=None, scaler=None) ->
     return out, loss
 
 
-def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
+def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard=None) -> dict:
     """Adam on shuffled batches sliced from the training tensor; validation and a checkpoint after each epoch.
 
     ``augment(batch, generator)``: the script's batched transform, applied to
-    training batches only. Under torchrun (the lines marked DDP) every process
-    takes its share of each global batch and the metrics are summed over them.
+    training batches only. ``tensorboard``: a folder for per-epoch event files
+    (train/ and validation/, as Keras' callback writes them). Under torchrun
+    (the lines marked DDP) every process takes its share of each global batch
+    and the metrics are summed over them.
     """
     if len(split.x_train) < WORLD:
         raise UserError(f"{len(split.x_train)} training image(s) cannot be shared by {WORLD} processes: "
@@ -380,6 +383,7 @@ def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
         # DDP averages over the WORLD processes: this makes it the mean over the global batch.
         step_loss = lambda batch: lambda out, target: loss_sum(out, target) * (WORLD / batch)  # noqa: E731
 
+    board = EpochBoard(tensorboard) if tensorboard is not None and is_main() else None
     n, bs = len(x), args.batch_size
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
@@ -417,6 +421,8 @@ def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
             history[key].append(value)
         print(f"epoch {epoch:>3}/{epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}"
               f"  | val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  | {seconds:.1f} s", flush=True)
+        if board:
+            board.add(epoch, train_loss, train_acc, val_loss, val_acc)
         if not np.isfinite(train_loss):
             break  # the flow reports the divergence and writes nothing
         if checkpoint:
@@ -427,7 +433,28 @@ def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
                 if ranks is not None:
                     state["ranks"] = ranks
                 checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"))
+    if board:
+        board.close()
     return {**history, "resumed_seconds": resumed_seconds}
+
+
+class EpochBoard:
+    """TensorBoard event files with torch.utils.tensorboard: epoch_loss and epoch_accuracy in a train/ and a
+    validation/ run, the names keras.callbacks.TensorBoard uses, so both frameworks' curves overlay."""
+
+    def __init__(self, folder):
+        from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package; only when asked for
+        self.writers = {run: SummaryWriter(str(folder / run)) for run in ("train", "validation")}
+
+    def add(self, epoch, loss, accuracy, val_loss, val_accuracy) -> None:
+        for run, (l, a) in {"train": (loss, accuracy), "validation": (val_loss, val_accuracy)}.items():
+            self.writers[run].add_scalar("epoch_loss", l, epoch - 1)  # Keras counts epochs from 0
+            self.writers[run].add_scalar("epoch_accuracy", a, epoch - 1)
+            self.writers[run].flush()
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
 
 
 def generators(augment_rng) -> dict:
@@ -475,6 +502,34 @@ def check_same_start(epoch: int) -> None:
         raise UserError(f"the torchrun processes found different checkpoints under --out (last epochs "
                         f"{', '.join(map(str, epochs))} by rank): on several machines --out must be a shared "
                         f"folder, or hold a copy of rank 0's checkpoints/ on every machine")
+
+
+def save_model(model, path) -> None:
+    """The trained weights as a state_dict: ``model.load_state_dict(torch.load(path, weights_only=True))``
+    into the script's own builder restores it (plain tensors, no pickled code)."""
+    with atomic_path(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+
+
+def load_model(path, make):
+    """The script's model (``make``) with the saved weights, or one line saying why they do not fit."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a Keras file, a pickle of objects, a truncated file...
+        raise UserError(f"{path}: not a PyTorch state_dict torch.load(weights_only=True) can read "
+                        f"({type(exc).__name__})") from None
+    model = make()
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:  # other layers or shapes
+        detail = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), type(exc).__name__)
+        raise UserError(f"{path}: the weights of another architecture ({detail})") from None
+    return model.to(DEVICE)
+
+
+def prepare_inference(model, args) -> None:
+    """The memory layout the model trained and was measured in (channels_last unless --no-mixed-precision)."""
+    prepare_training(model, None, args)
 
 
 @torch.no_grad()
