@@ -46,9 +46,9 @@ import argparse  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 
-from common import benchmark_table  # noqa: E402
+from common import benchmark_table, precision  # noqa: E402
 from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
-                                    measure_models, new_record, now_utc, save_record)
+                                    measure_models, new_record, now_utc, precisions_to_time, save_record)
 
 FRAMEWORK = "keras"
 WARMUP_STEPS = 3
@@ -87,17 +87,24 @@ def run(args, registry, entries) -> None:
 
     normalised, trained = {}, {}
 
-    def measure_entry(entry):
+    def measure_entry(entry, p):
         if entry.exercise.dataset not in normalised:  # one data set in memory at a time
             ds = data[entry.exercise.dataset]
             normalised.clear()
             normalised[entry.exercise.dataset] = (keras_lab.normalise(ds.x_train), ds.y_train)
+        keras_lab.set_precision(p, [])  # the global dtype policy the model is built under
         result, model = measure(entry, *normalised[entry.exercise.dataset], args)
-        if entry.id == "ex1/model1":  # --eval-figures predicts with it
+        result["precision"] = p
+        keras_lab.set_precision("fp32", [])
+        if entry.id == "ex1/model1" and p == "fp32":  # --eval-figures predicts with it
             trained[entry.id] = model
         return result
 
-    results, peaks = measure_models(entries, measure_entry, lambda repeats: matmul_peak(args.peak_size, repeats))
+    gpus = tf.config.list_physical_devices("GPU") if args.device != "cpu" else []
+    auto = precision.choose("auto", "gpu" if gpus else "cpu", cpu_bf16=bool(precision.cpu_bf16_features()),
+                            cuda_bf16=bool(gpus) and keras_lab.gpu_bf16(gpus))
+    results, peaks = measure_models(entries, precisions_to_time(args, auto), measure_entry,
+                                    lambda repeats, p: matmul_peak(args.peak_size, repeats, p))
     normalised.clear()
     intra = tf.config.threading.get_intra_op_parallelism_threads()
     software = {"versions": keras_lab.versions(), "device": device,
@@ -109,9 +116,10 @@ def run(args, registry, entries) -> None:
     save_record(record, args.out)
 
 
-def matmul_peak(n: int, repeats: int) -> dict:
-    a = tf.random.normal((n, n), dtype=tf.float32)
-    b = tf.random.normal((n, n), dtype=tf.float32)
+def matmul_peak(n: int, repeats: int, precision_name: str = "fp32") -> dict:
+    dtype = {"fp32": tf.float32, "bf16": tf.bfloat16, "fp16": tf.float16}[precision_name]
+    a = tf.cast(tf.random.normal((n, n)), dtype)
+    b = tf.cast(tf.random.normal((n, n)), dtype)
     # reading one element waits for the product
     return benchmark_table.matmul_peak(lambda: tf.linalg.matmul(a, b)[0, 0].numpy(), n, repeats)
 
@@ -141,7 +149,7 @@ def measure(entry, x, y, args) -> tuple:
     """Time model.fit's steps for one model, then its input pipeline and augmentation alone; (result, model)."""
     model = build(entry, args)
     macs, mac_source = count_multiply_adds(entry, model)
-    peak = matmul_peak(args.peak_size, repeats=3)["gflops"]
+    peak = matmul_peak(args.peak_size, 3, keras_lab.run_precision())["gflops"]
     n, bs = len(x), args.batch_size
     n_full, partial = divmod(n, bs)
     warm_s = min(2.0, args.seconds / 5)

@@ -8,8 +8,8 @@
 Per model, after warm-up, the training step of pytorch/torch_lab.py's loop
 (a batch indexed from the one normalised tensor on the device, the script's augmentation
 for augmented models, forward, loss, backward, Adam), set up by the same
-torch_lab.prepare_training (channels_last on CPU and CUDA, autocast on CUDA;
---no-mixed-precision: neither), is timed for --seconds:
+torch_lab.prepare_training (channels_last on CPU and CUDA; autocast in each
+--precision; --no-mixed-precision: the plain layout), is timed for --seconds:
 
 - samples/s, and GFLOP/s = 6 x multiply-adds per image x samples/s (counted
   from the built model (torch: FlopCounterMode; Keras: its Conv2D and Dense layers); 2 FLOPs per
@@ -48,7 +48,7 @@ import time  # noqa: E402
 
 from common import benchmark_table  # noqa: E402
 from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
-                                    measure_models, new_record, now_utc, save_record)
+                                    measure_models, new_record, now_utc, precisions_to_time, save_record)
 
 FRAMEWORK = "pytorch"
 WARMUP_STEPS = 3
@@ -97,15 +97,17 @@ def run(args, registry, entries) -> None:
 
     on_device = {}
 
-    def measure_entry(entry):
+    def measure_entry(entry, precision):
         if entry.exercise.dataset not in on_device:  # one data set in memory at a time
             ds = data[entry.exercise.dataset]
             on_device.clear()
             on_device[entry.exercise.dataset] = (torch_lab.to_device(ds.x_train),
                                                  torch.from_numpy(ds.y_train).to(torch_lab.DEVICE))
-        return measure(entry, *on_device[entry.exercise.dataset], args)
+        return measure(entry, *on_device[entry.exercise.dataset], args, precision)
 
-    results, peaks = measure_models(entries, measure_entry, lambda repeats: matmul_peak(args.peak_size, repeats))
+    precisions = precisions_to_time(args, torch_lab.choose_precision("auto", torch_lab.DEVICE))
+    results, peaks = measure_models(entries, precisions, measure_entry,
+                                    lambda repeats, precision: matmul_peak(args.peak_size, repeats, precision))
     on_device.clear()
     software = {"versions": torch_lab.versions(), "device": device, "threads": torch.get_num_threads()}
     record = new_record(FRAMEWORK, args, started, load_start, software, results, peaks, "torch.mm")
@@ -126,9 +128,10 @@ def sync() -> None:
         torch.mps.synchronize()
 
 
-def matmul_peak(n: int, repeats: int) -> dict:
-    a = torch.randn(n, n, device=torch_lab.DEVICE)
-    b = torch.randn(n, n, device=torch_lab.DEVICE)
+def matmul_peak(n: int, repeats: int, precision: str = "fp32") -> dict:
+    dtype = torch_lab.AMP_DTYPES[precision] or torch.float32
+    a = torch.randn(n, n, device=torch_lab.DEVICE, dtype=dtype)
+    b = torch.randn(n, n, device=torch_lab.DEVICE, dtype=dtype)
 
     def multiply():
         torch.mm(a, b)
@@ -156,12 +159,12 @@ def build(entry, args):
     return torch_lab.build(entry.exercise.builder(entry.name, build_args), build_args)
 
 
-def measure(entry, x, y, args) -> dict:
-    """Time torch_lab.train's step for one model: indexing, augmentation, forward-backward-update."""
+def measure(entry, x, y, args, precision="fp32") -> dict:
+    """Time torch_lab.train's step for one model in one precision: indexing, augmentation, forward-backward-update."""
     model = build(entry, args)
     macs, mac_source = count_multiply_adds(entry, model)
-    peak = matmul_peak(args.peak_size, repeats=3)["gflops"]
-    x, amp, scaler = torch_lab.prepare_training(model, x, args)  # as torch_lab.train sets them
+    peak = matmul_peak(args.peak_size, 3, precision)["gflops"]
+    x, amp, scaler = torch_lab.prepare_training(model, x, args, precision)  # as torch_lab.train sets them
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
@@ -211,6 +214,7 @@ def measure(entry, x, y, args) -> dict:
     gflops = 6 * macs * rate / 1e9
     return {
         "id": entry.id, "exercise": entry.exercise.id, "model": entry.name, "dataset": entry.exercise.dataset,
+        "precision": precision,
         "augmentation": str(aug) if aug is not None else None,
         "multiply_adds": int(macs), "multiply_adds_source": mac_source,
         "conv_heavy": macs >= CONV_HEAVY_MACS,

@@ -11,24 +11,28 @@ import pytest
 from common import benchmark_table
 from tests.helpers import PYTHON, REPO, assert_one_line_error, run_script
 
-MODEL_FIELDS = {"id", "exercise", "model", "dataset", "augmentation", "multiply_adds", "conv_heavy", "steps",
-                "samples_per_s", "step_ms", "gflops", "peak_gflops_before", "fraction_of_peak", "input_share",
-                "augment_share"}
+MODEL_FIELDS = {"id", "exercise", "model", "dataset", "precision", "augmentation", "multiply_adds", "conv_heavy",
+                "steps", "samples_per_s", "step_ms", "gflops", "peak_gflops_before", "fraction_of_peak",
+                "speedup_over_fp32", "input_share", "augment_share"}
 RECORD_FIELDS = {"framework", "date", "versions", "device", "threads", "cpu", "cpu_count", "batch_size", "seconds",
-                 "load_average_start", "load_average_end", "peak_gflops", "peak_method", "models"}
-TINY = ("--seconds", "0.3", "--batch-size", "16", "--peak-size", "256")
+                 "load_average_start", "load_average_end", "precisions", "peaks", "peak_method", "models"}
+TINY = ("--seconds", "0.3", "--batch-size", "16", "--peak-size", "256", "--precision", "fp32", "bf16")
 
 
 def check_record(record: dict, framework: str, ids: list) -> None:
     assert RECORD_FIELDS <= set(record), RECORD_FIELDS - set(record)
     assert record["framework"] == framework and record["batch_size"] == 16
-    assert record["peak_gflops"] > 0
-    assert [m["id"] for m in record["models"]] == ids
+    assert record["precisions"] == ["fp32", "bf16"] and all(p["peak_gflops"] > 0 for p in record["peaks"].values())
+    # One row per model and precision, the precisions of a model side by side.
+    assert [(m["id"], m["precision"]) for m in record["models"]] == [(i, p) for i in ids for p in ("fp32", "bf16")]
     for m in record["models"]:
         assert MODEL_FIELDS <= set(m), MODEL_FIELDS - set(m)
         assert m["steps"] >= 3 and m["samples_per_s"] > 0 and m["gflops"] > 0
-        assert 0 < m["peak_gflops_before"] <= record["peak_gflops"]  # the best peak is the machine's
-        assert m["fraction_of_peak"] == pytest.approx(m["gflops"] / record["peak_gflops"], rel=1e-2, abs=1e-3)
+        peak = record["peaks"][m["precision"]]["peak_gflops"]
+        assert 0 < m["peak_gflops_before"] <= peak  # the best peak of its precision is the machine's
+        assert m["fraction_of_peak"] == pytest.approx(m["gflops"] / peak, rel=1e-2, abs=1e-3)
+        fp32 = next(r for r in record["models"] if r["id"] == m["id"] and r["precision"] == "fp32")
+        assert m["speedup_over_fp32"] == pytest.approx(m["samples_per_s"] / fp32["samples_per_s"], rel=1e-2)
         assert 0 <= m["input_share"] < 1
         assert (m["augment_share"] is None) == (m["augmentation"] is None)
         if m["augment_share"] is not None:
@@ -138,14 +142,18 @@ def sample_record(framework="pytorch") -> dict:
     return {
         "framework": framework, "date": "2030-01-01", "versions": {"torch": "9.9"}, "device": "cpu (2 threads)",
         "cpu": "Test CPU", "cpu_count": 2, "batch_size": 128, "seconds": 5, "load_average_start": [3.0, 2.0, 1.0],
-        "peak_gflops": 100.0, "peak_method": "torch.mm 2048x2048",
+        "precisions": ["fp32", "bf16"], "peak_method": "torch.mm 2048x2048",
+        "peaks": {"fp32": {"peak_gflops": 100.0}, "bf16": {"peak_gflops": 400.0}},
         "models": [
-            {"id": "ex1/model1", "augmentation": None, "multiply_adds": 411008, "samples_per_s": 5000.0,
-             "gflops": 12.3, "fraction_of_peak": 0.123, "input_share": 0.01,
-             "augment_share": None},
-            {"id": "ex3/PraisyNetDA", "augmentation": "flip", "multiply_adds": 82_470_000, "samples_per_s": 150.0,
-             "gflops": 74.2, "fraction_of_peak": 0.742, "input_share": 0.001,
-             "augment_share": 0.02},
+            {"id": "ex1/model1", "precision": "fp32", "augmentation": None, "multiply_adds": 411008,
+             "samples_per_s": 5000.0, "speedup_over_fp32": 1.0, "gflops": 12.3, "fraction_of_peak": 0.123,
+             "input_share": 0.01, "augment_share": None},
+            {"id": "ex3/PraisyNetDA", "precision": "fp32", "augmentation": "flip", "multiply_adds": 82_470_000,
+             "samples_per_s": 150.0, "speedup_over_fp32": 1.0, "gflops": 74.2, "fraction_of_peak": 0.742,
+             "input_share": 0.001, "augment_share": 0.02},
+            {"id": "ex3/PraisyNetDA", "precision": "bf16", "augmentation": "flip", "multiply_adds": 82_470_000,
+             "samples_per_s": 300.0, "speedup_over_fp32": 2.0, "gflops": 148.4, "fraction_of_peak": 0.371,
+             "input_share": 0.002, "augment_share": 0.04},
         ],
         "dataloader_comparison": {"model": "ex1/model1", "n_train": 60000, "num_workers": 0,
                                   "per_sample": {"steps": 100, "epoch_s": 30.0, "extrapolated": True},
@@ -156,17 +164,19 @@ def sample_record(framework="pytorch") -> dict:
     }
 
 
-def test_table_renders_every_model_and_the_goals():
+def test_table_renders_every_model_in_every_precision_with_measured_numbers_only():
     text = benchmark_table.render(sample_record())
-    assert "| ex3/PraisyNetDA | flip | 82.47 | 150 | 74.2 | 74.2% | 0.1% | 2.0% |" in text
-    assert "| ex1/model1 | - | 0.41 |" in text
-    assert "at >= 60% of peak: met" in text and "2.50x, goal >= 1.8x: met" in text
-    assert "2.50 s" in text and "load average 3.00" in text
+    assert "| ex3/PraisyNetDA | fp32 | flip | 82.47 | 150 | 1.00x | 74.2 | 74.2% | 0.1% | 2.0% |" in text
+    assert "| ex3/PraisyNetDA | bf16 | flip | 82.47 | 300 | 2.00x | 148.4 | 37.1% | 0.2% | 4.0% |" in text
+    assert "| ex1/model1 | fp32 | - | 0.41 |" in text
+    assert "Matmul peak: fp32 100.0 GFLOP/s; bf16 400.0 GFLOP/s" in text
+    assert "2.50x faster in memory" in text and "2.50 s" in text and "load average 3.00" in text
+    assert "met" not in text and "goal" not in text  # measured figures, no verdicts against internal goals
 
 
 def test_table_renders_the_real_record(torch_record):
     text = benchmark_table.render(torch_record)
-    assert text.count("\n| ex") == 2
+    assert text.count("\n| ex") == 4  # two models, two precisions
 
 
 def write_records(folder, frameworks=("pytorch", "keras")):
