@@ -750,6 +750,16 @@ def render_results(ctx: Context) -> str:
                           "epochs its record says.",
                           AUGMENTATION, ("Without", "With"),
                           ("Augmentation", lambda a, b: augmentation_cell(ctx, a, b)))
+    # A record of a precision named on the command line (model7-bf16) against the model's own (fp32) record.
+    precision_pairs = [((ex, fw, record["variant_of"]), (ex, fw, model))
+                       for (ex, fw, model), record in sorted(ctx.records.found.items()) if record.get("variant_of")]
+    lines += pair_section(ctx, "fp32 against mixed precision",
+                          "The same network, seed and data, trained in fp32 and with `--precision bf16` (or fp16): "
+                          "layers in 16 bits, weights and loss in fp32. Seconds per epoch are the records' "
+                          "(median and range), on the machine each record names.",
+                          precision_pairs, ("fp32", "mixed"),
+                          ("Seconds per epoch (fp32 / mixed)", lambda a, b: " / ".join(
+                              epoch_seconds(ctx.record(k)) if ctx.record(k) else "—" for k in (a, b))))
     lab3 = LAB3 + [((ex, fw, "lab3"), (ex, fw, "model1")) for fw in FRAMEWORKS for ex in EXERCISES
                    if ((ex, fw, "lab3"), (ex, fw, "model1")) not in LAB3 and "lab3" in ctx.models(ex, fw)]
     lines += pair_section(ctx, "The previous lab's best dense model against the first CNN (report section 1.3)",
