@@ -78,10 +78,10 @@ def augmentation_figures(backend, args, split, out: Path) -> None:
     folder = layout.plots_dir(out, "ex3", "keras")
     images = split.x_train[:N_EXAMPLES]
     titles = [split.class_names[label] for label in split.y_train[:N_EXAMPLES]]
-    save_grid(images, folder / "dataset_og.png", titles)
+    save_grid(images, folder / "dataset_og.png", titles, row_labels=["original"])
     for name in figures:
         augmented = backend.augment_examples(EXERCISE.models[name], images, args.seed)
-        save_grid(augmented, folder / f"{name}_dataset_augmented.png", titles)
+        save_grid(augmented, folder / f"{name}_dataset_augmented.png", titles, row_labels=["augmented"])
         print(f"augmentation figure -> {folder / f'{name}_dataset_augmented.png'}", flush=True)
 
 

@@ -71,10 +71,10 @@ def augmentation_figure(backend, args, split, out: Path) -> None:
         return
     images = split.x_train[:N_EXAMPLES]
     augmented = backend.augment_examples(REPORT_AUGMENTATION, np.concatenate([images] * N_AUGMENTED_ROWS), args.seed)
-    titles = [split.class_names[label] for label in split.y_train[:N_EXAMPLES]]
-    titles += ["augmented"] * len(augmented)
+    titles = [split.class_names[label] for label in split.y_train[:N_EXAMPLES]] + [""] * len(augmented)
     path = layout.plots_dir(out, "ex3", "pytorch") / "dataset_augmented.png"
-    save_grid(np.concatenate([images, augmented]), path, titles, columns=len(images))
+    save_grid(np.concatenate([images, augmented]), path, titles, columns=len(images),
+              row_labels=["original"] + ["augmented"] * N_AUGMENTED_ROWS)
     print(f"augmentation figure -> {path}", flush=True)
 
 
