@@ -3,7 +3,8 @@
     plots/<ex>/<framework>/<model>_{loss,accuracy,confusion_matrix}.png   (and the exercise's own figures)
     ten_worst/<ex>/<framework>/<model>/{1..10}.png, ten_worst.csv
     results/<ex>/<framework>/<model>.json                                 one record per run
-    checkpoints/<ex>/<framework>/<model>/                                 resume state (git-ignored)
+    checkpoints/<ex>/<framework>/<model>/                                 resume state (git-ignored), and
+                                                                          the lock of the run writing the model
 
 The one place these paths are spelled: the runs, the report, the campaign and the tests ask here.
 """
@@ -36,6 +37,10 @@ def ten_worst_dir(out, exercise: str, framework: str, model: str) -> Path:
 
 def checkpoint_dir(out, exercise: str, framework: str, model: str) -> Path:
     return Path(out) / "checkpoints" / exercise / framework / model
+
+
+def lock(out, exercise: str, framework: str, model: str) -> Path:
+    return checkpoint_dir(out, exercise, framework, model) / "lock"
 
 
 def model_outputs(out, exercise: str, framework: str, model: str) -> dict:

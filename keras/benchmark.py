@@ -47,6 +47,7 @@ import math  # noqa: E402
 import time  # noqa: E402
 
 from common import benchmark_table  # noqa: E402
+from common.entry import exit_process  # noqa: E402
 from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
                                     measure_models, new_record, now_utc, save_record)
 
@@ -227,4 +228,4 @@ def time_augmentation(model, batch, budget: float) -> float:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -414,8 +414,8 @@ def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
             history[key].append(value)
         print(f"epoch {epoch:>3}/{epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}"
               f"  | val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  | {seconds:.1f} s", flush=True)
-        if not np.isfinite(train_loss):
-            break  # the flow reports the divergence and writes nothing
+        if not np.isfinite([train_loss, train_acc, val_loss, val_acc]).all():
+            break  # the flow reports the divergence and writes nothing; no checkpoint of a diverged epoch
         if checkpoint:
             ranks = gathered(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
             if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
@@ -423,8 +423,20 @@ def train(model, split, epochs, args, checkpoint=None, augment=None) -> dict:
                          "shuffle": shuffle.get_state(), **generators(augment_rng)}
                 if ranks is not None:
                     state["ranks"] = ranks
-                checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"))
+                checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"),
+                                size=tensor_bytes(state))
     return {**history, "resumed_seconds": resumed_seconds}
+
+
+def tensor_bytes(obj) -> int:
+    """The bytes of every tensor in a (nested) state: about what torch.save writes."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(value) for value in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(value) for value in obj)
+    return 0
 
 
 def generators(augment_rng) -> dict:
