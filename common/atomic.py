@@ -1,42 +1,176 @@
-"""Atomic file writes: a crash, Ctrl-C or SIGTERM never leaves a half-written output.
+"""Atomic file writes: a crash, Ctrl-C, SIGTERM or a full disk never leaves a half-written output.
 
-Everything is written to a temporary file in the destination folder and then
-renamed over the target (``os.replace`` is atomic on POSIX and Windows).
+Every new file or folder is written beside its target under a temporary name,
+``.<name>.<pid>.<random>.tmp``, and renamed over the target only once it is
+complete (``os.replace`` is atomic on POSIX and Windows). ``replace_together``
+does this for a set (a model's figures, ten worst and record): all of them
+are written before any is renamed, so the previous set stays whole until the
+new one is complete, and a failure leaves it as it was. Temporary names carry
+their writer's process id: the next write of the same target removes those
+a killed process left behind. An OSError while writing (a full disk, a path
+component that is a file, a read-only folder) becomes a one-line UserError
+naming the target.
+
+New files and folders are created by ordinary ``open`` and ``mkdir``, so they
+follow the user's umask (tempfile's mkstemp and mkdtemp would make them 0600
+and 0700).
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
-import tempfile
 import threading
 from pathlib import Path
+from common.errors import UserError, reason
+
+
+def temporary_path(path) -> Path:
+    """A fresh temporary name beside ``path`` (nothing is created): .<name>.<pid>.<random>.tmp."""
+    path = Path(path)
+    return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+def _writer_running(temporary_name: str) -> bool:
+    """Whether the process named in a temporary name still runs (on this machine)."""
+    try:
+        pid = int(temporary_name[:temporary_name.rindex(".tmp")].split(".")[-2])
+    except (ValueError, IndexError):
+        return False  # not one of our names (or the random-only names of older versions): nobody's
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    """Best effort: what cannot be removed now (a read-only folder) the next write's remove_stale removes."""
+    if not os.path.lexists(path):
+        return
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def remove_stale(folder, name=None) -> None:
+    """Remove the temporary files and folders in ``folder`` (of target ``name``, or all) whose writer is gone."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    # .tmp.keras: Keras saves a model only to a name ending in .keras (keras_lab.save_model)
+    for entry in [*folder.glob(".*.tmp"), *folder.glob(".*.tmp.keras")]:
+        if name is not None and not entry.name.lstrip(".").startswith(f"{name}."):
+            continue
+        if not _writer_running(entry.name):
+            _remove(entry)
+
+
+def _why(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot be written: a component of it that is a file, or what the system said."""
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    return f"{blocker} is a file, not a folder" if blocker else reason(exc)
+
+
+def _fault(path, exc: OSError) -> UserError:
+    return UserError(f"{path}: cannot be written ({_why(Path(path), exc)}); nothing was replaced")
+
+
+def _move_into_place(pairs: list) -> None:
+    """Rename each (temporary, target) over its target, in order; if one fails, put the old targets back."""
+    done = []  # (target, the old target moved aside, or None)
+    try:
+        for tmp, path in pairs:
+            aside = None
+            if path.exists() or path.is_symlink():  # kept until every rename has worked
+                aside = temporary_path(path)
+                os.replace(path, aside)
+            done.append((path, aside))
+            os.replace(tmp, path)
+    except OSError as exc:
+        for restored, aside in reversed(done):
+            _remove(restored)  # the new one, if it got there
+            if aside is not None:
+                os.replace(aside, restored)
+        raise _fault(path, exc) from None
+    for _, aside in done:
+        if aside is not None:
+            _remove(aside)
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix: str = ".tmp"):
-    """Yield a temporary path beside ``path``; rename it to ``path`` on success.
-
-    ``suffix`` ends the temporary name: Keras saves only to a name ending in .keras.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
+def _staged(paths: list):
+    """Yield a temporary path for each of ``paths``; once the block has written them all, rename them over
+    ``paths`` together. An exception in the block leaves every target as it was; an OSError is a UserError."""
+    paths = [Path(p) for p in paths]
+    tmps = [temporary_path(path) for path in paths]
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        for path in paths:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                remove_stale(path.parent, path.name)
+            except OSError as exc:
+                raise _fault(path, exc) from None
+        try:
+            yield tmps
+        except OSError as exc:
+            raise _fault(", ".join(map(str, paths)), exc) from None
+        _move_into_place(list(zip(tmps, paths)))
+    finally:
+        for tmp in tmps:
+            _remove(tmp)  # those never renamed
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path`` (not created); rename it to ``path`` once the block has written it."""
+    with _staged([path]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_dir(path):
+    """Yield a fresh temporary folder; once the block has filled it, it replaces ``path`` whole.
+
+    Used for ten_worst/<ex>/<fw>/<model>/ and each checkpoint, so a re-run never mixes its files
+    with those of an earlier run.
+    """
+    with _staged([path]) as (tmp,):
+        tmp.mkdir()
+        yield tmp
+
+
+def replace_together(files: dict) -> None:
+    """Write a set of outputs, then replace the old ones together.
+
+    ``files``: {kind: (target path, write)}, where ``write(tmp)`` creates ``tmp`` (a file, or a folder it
+    makes). Targets are renamed in the dict's order once every ``write`` has returned: put the one whose
+    presence says the set is complete (a record) last.
+    """
+    targets = [Path(path) for path, _ in files.values()]
+    with _staged(targets) as tmps:
+        for (path, write), tmp in zip(files.values(), tmps):
+            try:
+                write(tmp)
+            except OSError as exc:
+                raise _fault(path, exc) from None
 
 
 def write_json(path, obj) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=1, sort_keys=False) + "\n")
+    try:  # strict JSON: NaN and Infinity are not JSON, and strict parsers refuse them
+        text = json.dumps(obj, indent=1, sort_keys=False, allow_nan=False) + "\n"
+    except ValueError as exc:
+        raise UserError(f"{path}: not written: it would hold a NaN or infinite number ({exc})") from None
+    write_text(path, text)
 
 
 def write_text(path, text: str) -> None:
@@ -44,29 +178,19 @@ def write_text(path, text: str) -> None:
         tmp.write_text(text)
 
 
-@contextlib.contextmanager
-def atomic_dir(path):
-    """Yield a fresh temporary folder; on success it replaces ``path`` whole.
-
-    Used for ten_worst/<ex>/<fw>/<model>/, so a re-run never mixes its images
-    with those of an earlier run.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+def check_writable(folder, what: str = "") -> None:
+    """Fail now, in one line, not after hours of training, if nothing can be written in ``folder``: write a file
+    in it, or in the nearest of its parents that exists (nothing is created). ``what`` begins the message."""
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p.is_symlink())
+    probe = temporary_path(existing / "write-test")
     try:
-        yield tmp
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
-            os.rmdir(old)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(existing))
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"{what}{folder}: not writable ({_why(probe, exc)})") from None
 
 
 class Terminated(KeyboardInterrupt):

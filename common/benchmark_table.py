@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from common.atomic import write_json, write_text
-from common.entry import run_command
+from common.atomic import check_writable, write_json, write_text
+from common.entry import exit_process, run_command
 from common.errors import UserError
-from common.parser import Parser
+from common.parser import BATCH_SIZE, SEED, Parser, finite, whole
 from common.scripts import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -115,8 +115,8 @@ def build_parser(framework: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--models", nargs="+", metavar="NAME", default=None,
                         help="e.g. ex1/model4 ex3/PraisyNetDA, an exercise (ex2), or a plain name when unambiguous "
                              "(default: every model of exercises 1-3; ResNet50 only when named)")
-    parser.add_argument("--batch-size", type=int, default=128, help="training images per step")
-    parser.add_argument("--seconds", type=float, default=10.0,
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=128, help="training images per step")
+    parser.add_argument("--seconds", type=finite(0, above=True), default=10.0,
                         help="length of each measurement, after warm-up")
     parser.add_argument("--out", default=None, metavar="FILE",
                         help=f"the JSON record (default: results/benchmarks/{framework}.json)")
@@ -124,13 +124,13 @@ def build_parser(framework: str, description: str) -> argparse.ArgumentParser:
                         help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
                         help="auto: CUDA, then Apple MPS, then CPU")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the batches timed")
-    parser.add_argument("--peak-size", type=int, default=2048, metavar="N",
+    parser.add_argument("--seed", type=SEED, default=0, help="seeds the initial weights and the batches timed")
+    parser.add_argument("--peak-size", type=whole(64, 16384), default=2048, metavar="N",
                         help="side of the square fp32 matmuls that measure the machine's peak")
     parser.add_argument("--eval-figures", action=argparse.BooleanOptionalAction, default=None,
                         help="also time evaluation plus all figures of ex1/model1 on the 10,000 MNIST test images "
                              "(default: on when --models is not given)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
+    parser.add_argument("--threads", type=whole(1, 1024), default=None, metavar="N",
                         help="threads the framework computes with (torch.set_num_threads; TensorFlow's intra- and "
                              "inter-op pools) (default: the framework's, one per core); on a machine shared with "
                              "other jobs, 1 avoids threads waiting for each other")
@@ -167,14 +167,6 @@ def benchmark_main(framework: str, description: str, run, argv=None, add_options
 
 
 def check_args(args, framework: str) -> None:
-    if not 1 <= args.batch_size <= 1_000_000:
-        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if not args.seconds > 0:
-        raise UserError(f"--seconds must be positive, got {args.seconds}")
-    if not 64 <= args.peak_size <= 16384:
-        raise UserError(f"--peak-size must be between 64 and 16384, got {args.peak_size}")
-    if args.threads is not None and not 1 <= args.threads <= 1024:
-        raise UserError(f"--threads must be at least 1, got {args.threads}")
     args.precision = "fp32"  # the extras (DataLoader comparison, evaluation and figures) run as a default run would
     if args.precisions:
         args.precisions = list(dict.fromkeys(args.precisions))
@@ -185,10 +177,10 @@ def check_args(args, framework: str) -> None:
         args.compare_dataloader = full
     args.out = Path(args.out) if args.out else RESULTS_DIR / f"{framework}.json"
     if not args.list:  # fail now, not after minutes of measuring
-        try:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"--out {args.out}: cannot create its folder ({exc.strerror or exc})") from None
+        if args.out.is_dir():
+            raise UserError(f"--out {args.out}: a folder; give the record's file name "
+                            f"(e.g. {args.out / f'{framework}.json'})")
+        check_writable(args.out.parent, f"--out {args.out}: its folder ")
     if args.data_dir and not Path(args.data_dir).is_dir():
         raise UserError(f"--data-dir {args.data_dir}: no such folder")
 
@@ -537,4 +529,4 @@ def evaluation_figures(backend, build, args, registry, mnist, device, model=None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

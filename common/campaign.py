@@ -13,14 +13,20 @@ one). A model whose record already holds these settings (epochs, batch size,
 learning rate, seed, --limit, --val-split, and the exercise's own options the
 record lists under "settings") is skipped, so an interrupted
 campaign continues where it stopped; a record with more epochs (up to the
-report's) also counts, so a capped campaign never replaces a longer run. A
-model that fails is reported and the others still run; the exit code is then
-1, as it is when a model of the report has no script yet. The README's
-results are rebuilt after each model. Ctrl-C or SIGTERM stops the current model (the
-scripts leave no partial files; with --resume, which the campaign passes when
-the scripts take it, the next campaign continues it from its last epoch).
-The scripts keep each model's last checkpoint, so raising --epochs-cap later
-trains only the epochs a record lacks. --force starts every model over.
+report's) also counts, so a capped campaign never replaces a longer run. In
+the repository (no --out), a model whose record was made with fuller or other
+settings than the campaign's is not run at all (the scripts keep such a
+record: common.preflight); --force runs it. A model that fails is reported and
+the others still run; the exit code is then 1, as it is when a model of the
+report has no script yet or is not run. The README's results are rebuilt after
+each model, from the records under --out: the repository's README only when
+--out is the repository, else the one --readme names. Ctrl-C or SIGTERM stops
+the current model (the scripts leave no partial files; the next campaign
+continues it from its last epoch). The scripts keep each model's last
+checkpoint, so raising --epochs-cap later trains only the epochs a record
+lacks; a checkpoint that cannot be continued (made with other settings or
+data, or past the epochs wanted) is started over, and the plan says so.
+--force starts every model over.
 
 Framework-free: standard library only.
 """
@@ -45,11 +51,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from common import layout, report
-from common.atomic import interrupt_exit_code
-from common.entry import run_command
+from common import layout, preflight, report
+from common.atomic import check_writable, interrupt_exit_code
+from common.entry import exit_process, run_command
 from common.errors import UserError
-from common.parser import Parser
+from common.parser import BATCH_SIZE, EPOCHS, LIMIT, SEED, VAL_SPLIT, Parser
 from common.progress import duration
 
 REPO_ROOT = report.REPO_ROOT
@@ -98,21 +104,31 @@ def record_path(out: Path, job: Job) -> Path:
 
 
 def read_checkpoint(out: Path, job: Job) -> tuple:
-    """(the last epoch the model's checkpoint holds, the seconds its epochs took); (0, []) if none is readable.
-    The script itself checks that it was made with the same settings, and starts from scratch if there is none."""
+    """(the last epoch the model's checkpoint holds, the seconds its epochs took, why it cannot be continued).
+
+    (0, [], None) without a checkpoint; (0, [], why) for one the script will start over (--resume-or-restart):
+    unreadable, past the epochs wanted, or made with settings other than the job's. The script checks the rest
+    (architecture, data) itself, and starts over if they differ too."""
     meta = layout.checkpoint_dir(out, job.exercise, job.framework, job.model) / "meta.json"
+    if not meta.exists():
+        return 0, [], None
     try:
         saved = json.loads(meta.read_text(encoding="utf-8"))
-        epoch = saved["epoch"]
+        epoch, signature = saved["epoch"], saved["signature"]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        return 0, []
+        return 0, [], "is unreadable"
     if not (isinstance(epoch, int) and 0 < epoch <= job.epochs):
-        return 0, []
+        return 0, [], f"is after epoch {epoch}, past the {epochs(job.epochs)} wanted"
+    if not isinstance(signature, dict):
+        return 0, [], "is unreadable"
+    diffs = differences({**signature, "optimizer": {"lr": signature.get("lr")}, "epochs": job.epochs}, job)
+    if diffs:
+        return 0, [], f"was made with other settings ({', '.join(diffs)})"
     history = saved.get("history")
     seconds = history.get("seconds") if isinstance(history, dict) else None
     if not isinstance(seconds, list):
-        return epoch, []
-    return epoch, [s for s in seconds if isinstance(s, (int, float)) and s > 0]
+        return epoch, [], None
+    return epoch, [s for s in seconds if isinstance(s, (int, float)) and s > 0], None
 
 
 def read_record(path: Path):
@@ -226,13 +242,18 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
     if hasattr(args, "deterministic"):
         job.wanted["deterministic"] = bool(args.deterministic)
     job.options = vars(args)
-    # An interrupted model continues from its last epoch's checkpoint, and a capped one from its capped run's;
-    # --force retrains from scratch (with --resume, a kept checkpoint would only be re-evaluated).
-    if hasattr(args, "resume") and not options.force:
-        argv.append("--resume")
+    # An interrupted model continues from its last epoch's checkpoint, and a capped one from its capped run's,
+    # and one whose checkpoint cannot be continued (other settings or data) starts over instead of failing;
+    # --force retrains from scratch (with --resume, a kept checkpoint would only be re-evaluated), and lets
+    # the script replace a record made with fuller settings.
+    if hasattr(args, "resume_or_restart") and not options.force:
+        argv.append("--resume-or-restart")
         job.resumable = True
+    if options.force and hasattr(args, "force"):
+        argv.append("--force")
     # The scripts' --out default is this repository's root: say --out whenever it is anything else.
-    job.argv = argv + ([] if out == REPO_ROOT.resolve() else ["--out", str(out)])
+    in_repository = out == REPO_ROOT.resolve()
+    job.argv = argv + ([] if in_repository else ["--out", str(out)])
     if options.data_dir:
         job.argv += ["--data-dir", str(options.data_dir)]
     if options.device:
@@ -244,11 +265,21 @@ def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
             job.state, job.reason = "done", f"record: {epochs(record['epochs'])}, {record['test_accuracy']:.2%}"
             return
         why = "--force" if not diffs else "record differs: " + ", ".join(diffs)
+        # In the repository the script keeps a record made with fuller or other settings (common.preflight).
+        kept = [] if options.force or not in_repository else preflight.shortfall(
+            record, {**preflight.run_settings(argparse.Namespace(**job.options), job.epochs), "settings": job.options})
+        if kept:
+            job.state = "unavailable"
+            job.reason = (f"its record is kept, as the script keeps a record made with fuller or other settings "
+                          f"({'; '.join(kept)}): --out DIR runs it elsewhere, --force replaces it")
+            return
     job.state, job.reason = "run", why
     if job.resumable:
-        job.done_epochs, job.done_seconds = read_checkpoint(out, job)
+        job.done_epochs, job.done_seconds, restart = read_checkpoint(out, job)
         if job.done_epochs:
             job.reason += f"; continues its checkpoint after epoch {job.done_epochs}"
+        elif restart:
+            job.reason += f"; starts over: its checkpoint {restart}"
 
 
 # --- time estimates ----------------------------------------------------------------
@@ -429,6 +460,9 @@ def campaign(jobs: list, root: Path, out: Path, readme: Optional[Path], options)
         print(f"  unavailable  {job.key}: {job.reason}", flush=True)
     if readme:
         rebuild_readme(readme, out, root, quiet=False)
+    else:
+        print(f"campaign: no README rebuilt: --out {out} is not the repository (--readme FILE rebuilds one "
+              f"from its records)", flush=True)
     return 1 if failed or unavailable else 0
 
 
@@ -444,17 +478,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m common.campaign", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", metavar="PATTERN", default=None,
                         help="run only these: ex1, keras/ex2, pytorch/ex3/PraisyNet, ex2/model1, model* ...")
-    parser.add_argument("--epochs-cap", type=int, default=None, metavar="N",
+    parser.add_argument("--epochs-cap", type=EPOCHS, default=None, metavar="N",
                         help="train each model min(report's epochs, N) epochs")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the time estimate; run nothing")
-    parser.add_argument("--force", action="store_true", help="run models even if a record with these settings exists, from scratch")
+    parser.add_argument("--force", action="store_true",
+                        help="run models even if a record with these settings exists, from scratch; in the "
+                             "repository, replace records made with fuller or other settings too")
     parser.add_argument("--data-dir", default=None, help="passed to every script")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
                         help="passed to every script (default: the scripts' own, auto)")
-    parser.add_argument("--limit", type=int, default=None, metavar="N", help="passed to every script (smoke runs)")
-    parser.add_argument("--batch-size", type=int, default=None, help="passed to every script (default: the script's)")
-    parser.add_argument("--seed", type=int, default=None, help="passed to every script (default: the script's)")
-    parser.add_argument("--val-split", type=float, default=None, help="passed to every script (default: the script's)")
+    parser.add_argument("--limit", type=LIMIT, default=None, metavar="N", help="passed to every script (smoke runs)")
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=None,
+                        help="passed to every script (default: the script's)")
+    parser.add_argument("--seed", type=SEED, default=None, help="passed to every script (default: the script's)")
+    parser.add_argument("--val-split", type=VAL_SPLIT, default=None,
+                        help="passed to every script (default: the script's)")
     parser.add_argument("--script-args", action="append", type=script_args, default=None,
                         metavar="'PATTERN: ARGS'",
                         help="more options for the scripts matching PATTERN, e.g. 'ex4: --weights none' "
@@ -462,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="where the scripts write plots/, ten_worst/, results/ (default: the repository root)")
     parser.add_argument("--readme", default=None,
-                        help="README rebuilt from the records (default: the repository's README.md)")
+                        help="README rebuilt from the records (default: the repository's README.md, "
+                             "when --out is the repository; none otherwise)")
     parser.add_argument("--root", default=str(REPO_ROOT), help="repository holding keras/ and pytorch/ (for tests)")
     return parser
 
@@ -470,11 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     def body() -> int:
         options = build_parser().parse_args(argv)
-        if options.epochs_cap is not None and options.epochs_cap < 1:
-            raise UserError(f"--epochs-cap must be at least 1, got {options.epochs_cap}")
         root = Path(options.root).resolve()
         out = Path(options.out).resolve() if options.out else root
-        readme = Path(options.readme) if options.readme else root / "README.md"
+        # The repository's README shows the repository's records: a campaign elsewhere rebuilds one only if named.
+        readme = Path(options.readme) if options.readme else root / "README.md" if out == root else None
         jobs = plan(root, out, options)
         if options.only:
             unmatched = [p for p in options.only if not any(matches(p, j.key) for j in jobs)]
@@ -486,6 +524,7 @@ def main(argv=None) -> int:
         print_plan(jobs, root)
         if options.dry_run:
             return 0
+        check_writable(out, "--out ")  # the scripts check their own folders; fail before the first one starts
         return campaign(jobs, root, out, readme, options)  # it reports an interrupt of its own models itself
 
     # A killed campaign stops its running script too (run_command makes SIGTERM an interrupt).
@@ -493,4 +532,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

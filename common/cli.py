@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import tempfile
 from pathlib import Path
 
+from common import parser as options
+from common.atomic import check_writable
 from common.entry import run_command
 from common.precision import PRECISIONS
 from common.errors import UserError
@@ -29,30 +30,38 @@ def build_parser(exercise) -> argparse.ArgumentParser:
                         help=f"models to train, in this order; one or more of: {' '.join(names)} (default: all of them)")
     parser.add_argument("--list", action="store_true",
                         help="build each model, list its architecture and trainable parameters, and exit")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=options.EPOCHS, default=None,
                         help=f"epochs per model (default: the report's, {exercise.epochs}"
                              + "".join(f"; {n} for {m}" for m, n in exercise.longer.items()) + ")")
-    parser.add_argument("--batch-size", type=int, default=exercise.batch_size, help="training images per step")
-    parser.add_argument("--lr", type=float, default=exercise.lr, help="Adam learning rate (the report names none)")
-    parser.add_argument("--limit", type=int, default=None, metavar="N",
+    parser.add_argument("--batch-size", type=options.BATCH_SIZE, default=exercise.batch_size,
+                        help="training images per step")
+    parser.add_argument("--lr", type=options.LR, default=exercise.lr, help="Adam learning rate (the report names none)")
+    parser.add_argument("--limit", type=options.LIMIT, default=None, metavar="N",
                         help="use only the first N training and first N test images (smoke runs)")
-    parser.add_argument("--val-split", type=float, default=0.1,
+    parser.add_argument("--val-split", type=options.VAL_SPLIT, default=0.1,
                         help="fraction of the training set held out for validation (the last images); "
                              "0 validates on the test set, as the original report did")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=options.SEED, default=0,
                         help="seeds the initial weights, the shuffling and the augmentation")
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="auto: PyTorch takes the accelerator torch.accelerator finds (CUDA, Apple MPS, "
                              "Intel XPU, ...), Keras a GPU TensorFlow sees; else the CPU")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the data (else $LAB_DATA_DIR, then data/ in the repository)")
-    parser.add_argument("--out", default=str(REPO_ROOT), metavar="DIR",
-                        help="root for plots/, ten_worst/, results/ and checkpoints/ (default: this repository)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="root for plots/, ten_worst/, results/, models/ and checkpoints/ (default: this "
+                             "repository, where a record made with fuller or other settings is kept: see --force)")
+    parser.add_argument("--force", action="store_true",
+                        help="without --out: replace a model's record even when it was made with more epochs, "
+                             "more images or other settings than this run")
     parser.add_argument("--tensorboard", default=None, metavar="DIR",
                         help="also write each epoch's training and validation loss and accuracy as TensorBoard "
                              "event files under DIR/<ex>/<framework>/<model>/ (view: tensorboard --logdir DIR)")
     parser.add_argument("--resume", action="store_true",
                         help="continue each model from its last completed epoch (checkpoints/ under --out)")
+    parser.add_argument("--resume-or-restart", action="store_true",
+                        help="as --resume, but start a model over when its checkpoint cannot be continued "
+                             "(other settings or data, past --epochs) instead of stopping (the campaign's way)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto: bf16 mixed precision where the device computes bf16 natively (CPUs with "
                              "AMX-BF16 or AVX512-BF16, CUDA GPUs with bf16; fp16 on older CUDA GPUs), fp32 "
@@ -86,16 +95,9 @@ def parse_args(exercise, argv=None) -> argparse.Namespace:
     args.models = list(dict.fromkeys(args.models))  # keep order, drop repeats
     if not args.mixed_precision:
         args.precision = "fp32"
-    if args.epochs is not None and not 1 <= args.epochs <= 100_000:
-        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
-    if not 1 <= args.batch_size <= 1_000_000:
-        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if not args.lr > 0:
-        raise UserError(f"--lr must be positive, got {args.lr}")
-    if args.limit is not None and args.limit < 2:
-        raise UserError(f"--limit must be at least 2, got {args.limit}")
-    if not 0 <= args.val_split < 1:
-        raise UserError(f"--val-split must be in [0, 1), got {args.val_split}")
+    # Without --out a run writes into the repository, where it keeps a fuller record (common.preflight).
+    args.out_given = args.out is not None
+    args.out = args.out if args.out_given else str(REPO_ROOT)
     if exercise.framework != "keras" and args.strategy != "default":
         raise UserError(f"--strategy {args.strategy} is for the Keras scripts: run PyTorch on several GPUs or "
                         f"machines with torchrun, e.g. torchrun --nproc_per_node 2 "
@@ -104,17 +106,8 @@ def parse_args(exercise, argv=None) -> argparse.Namespace:
         exercise.check_args(args)
     if args.list:
         return args
-    _check_writable(Path(args.out))
+    check_writable(args.out, "--out ")
     return args
-
-
-def _check_writable(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise UserError(f"--out {out}: not writable ({exc.strerror or exc})") from None
 
 
 def format_list(exercise, backend, args) -> str:

@@ -14,14 +14,17 @@ Accepted files, in each place:
 Known files are verified by checksum before use; the CIFAR-10 archive holds
 pickles, which are opened only after its published MD5 matches. Any file is
 then checked for shape, dtype and label range, so a wrong file stops the run
-before anything is trained. With nothing found, the standard sources are tried
+before anything is trained; an npz file's arrays are checked from their
+headers before they are read, so a header declaring more than the file holds
+allocates nothing. A folder, broken link or device where a data file's name
+is expected is an error, not skipped. With nothing found, the standard sources are tried
 (and verified); offline, a one-line error names the files and places searched.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
-
+import math
 import os
 import pickle
 import tarfile
@@ -103,6 +106,16 @@ def search_dirs(data_dir=None) -> list:
     return dirs
 
 
+def digest(arrays) -> str:
+    """The identity of the arrays a run uses: sha256 over each one's dtype, shape and bytes, in order."""
+    hashed = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        hashed.update(f"{array.dtype.str}{array.shape}".encode())
+        hashed.update(memoryview(array).cast("B"))
+    return f"sha256:{hashed.hexdigest()}"
+
+
 def file_digest(path, algorithm="sha256") -> str:
     digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
@@ -130,11 +143,15 @@ def _load(name, data_dir, download) -> Dataset:
     dirs = search_dirs(data_dir)
     if data_dir and not Path(data_dir).is_dir():
         raise UserError(f"--data-dir {data_dir}: no such folder")
+    if os.environ.get("LAB_DATA_DIR") and not Path(os.environ["LAB_DATA_DIR"]).is_dir():
+        raise UserError(f"LAB_DATA_DIR={os.environ['LAB_DATA_DIR']}: no such folder")
     for folder in dirs:
         npz = folder / spec["npz"]
+        for path in [npz, *(folder / file for file in _original_files(name))]:
+            _refuse_other_kinds(path, name)
         if npz.is_file():
             identity = _identify_npz(npz)  # checksum before parsing
-            return _validated(name, _read_npz(npz), f"{npz} ({identity})")
+            return _validated(name, _read_npz(npz, name), f"{npz} ({identity})")
         original = _find_original(name, folder)
         if original:
             return _validated(name, _read_original(name, folder), f"{folder} (original distribution, checksums verified)")
@@ -167,24 +184,80 @@ def _identify_npz(path) -> str:
     return "not a known release: contents validated"
 
 
-def _read_npz(path) -> dict:
+def _refuse_other_kinds(path: Path, name: str) -> None:
+    """A data file's name taken by a folder, a broken link or a device is an error, not a file to skip."""
+    if os.path.lexists(path) and not path.is_file():
+        kind = ("a folder" if path.is_dir() else "a broken link" if not path.exists() else "not a regular file")
+        raise UserError(f"{path}: {kind}, where a {name} data file was expected")
+
+
+ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _read_npz(path, name: str) -> dict:
     try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            missing = set(ARRAYS) - set(members)
             if missing:
                 raise UserError(f"{path}: missing arrays {', '.join(sorted(missing))} "
                                 f"(expected keys x_train y_train x_test y_test)")
-            return {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            # What each array declares, checked before anything is allocated: a header can claim any shape.
+            shapes = {key: _declared(path, name, key, archive, members[key]) for key in ARRAYS}
+        for split in ("train", "test"):
+            _check_counts(path, split, shapes[f"x_{split}"][0], shapes[f"y_{split}"][0])
+        with np.load(path, allow_pickle=False) as f:
+            return {key: f[key] for key in ARRAYS}
     except UserError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise UserError(f"{path}: unreadable or truncated npz file ({exc})") from None
 
 
+def _declared(path, name: str, key: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple:
+    """The shape an npz member's header declares, once it fits the data set and the bytes stored."""
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(member)
+        stored = info.file_size - member.tell()
+    _check_array(path, name, key, shape, dtype)
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > stored:
+        raise UserError(f"{path}: {key} declares shape {shape} ({declared:,} bytes) but holds {stored:,}: "
+                        f"truncated or corrupt")
+    return shape
+
+
+def _check_array(source, name: str, key: str, shape: tuple, dtype) -> None:
+    """An array's shape and dtype against the data set's: images (N, H, W, C) uint8, labels (N,) integers."""
+    h, w, c = SPECS[name]["image"]
+    if key.startswith("x_"):
+        if dtype != np.uint8:
+            raise UserError(f"{source}: {key} has dtype {dtype}, expected uint8 images")
+        allowed = [(h, w, c)] + ([(h, w)] if c == 1 else [])  # MNIST files may leave the channel out (Keras')
+        if tuple(shape[1:]) not in allowed:
+            raise UserError(f"{source}: {key} has shape {tuple(shape)}, expected (N, {h}, {w}, {c}) for {name}")
+    else:
+        if not np.issubdtype(dtype, np.integer):
+            raise UserError(f"{source}: {key} has dtype {dtype}, expected integer labels")
+        if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
+            raise UserError(f"{source}: {key} has shape {tuple(shape)}, expected (N,) labels")
+
+
+def _check_counts(source, split: str, images: int, labels: int) -> None:
+    if images != labels:
+        raise UserError(f"{source}: {images} images but {labels} labels in the {split} set")
+    if images == 0:
+        raise UserError(f"{source}: the {split} set is empty")
+
+
+def _original_files(name) -> list:
+    return list(MNIST_IDX) if name == "mnist" else [CIFAR10_TAR[0]]
+
+
 def _find_original(name, folder) -> bool:
-    if name == "mnist":
-        return all((folder / f).is_file() for f in MNIST_IDX)
-    return (folder / CIFAR10_TAR[0]).is_file()
+    return all((folder / f).is_file() for f in _original_files(name))
 
 
 def _verify_md5(path, expected) -> None:
@@ -233,31 +306,24 @@ def _download_original(name, target: Path) -> None:
         if (target / file).is_file():
             continue
         print(f"downloading {base}{file}", flush=True)
-        with atomic_path(target / file) as tmp:
-            with urllib.request.urlopen(base + file, timeout=30) as response, open(tmp, "wb") as out:
-                out.write(response.read())
+        with urllib.request.urlopen(base + file, timeout=30) as response:
+            payload = response.read()
+        with atomic_path(target / file) as tmp:  # writing only: a failure here is a write fault, named
+            tmp.write_bytes(payload)
             _verify_md5(tmp, md5)
 
 
 def _validated(name, arrays, source) -> Dataset:
     spec = SPECS[name]
-    h, w, c = spec["image"]
     out = {}
     for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim == 3 and c == 1:
+        x, y = arrays[f"x_{split}"], np.asarray(arrays[f"y_{split}"])
+        _check_array(source, name, f"x_{split}", x.shape, x.dtype)
+        _check_array(source, name, f"y_{split}", y.shape, y.dtype)
+        _check_counts(source, split, len(x), len(y))
+        if x.ndim == 3:
             x = x[..., None]
-        if x.dtype != np.uint8:
-            raise UserError(f"{source}: x_{split} has dtype {x.dtype}, expected uint8 images")
-        if x.ndim != 4 or x.shape[1:] != (h, w, c):
-            raise UserError(f"{source}: x_{split} has shape {x.shape}, expected (N, {h}, {w}, {c}) for {name}")
-        y = np.asarray(y).reshape(-1)
-        if not np.issubdtype(y.dtype, np.integer):
-            raise UserError(f"{source}: y_{split} has dtype {y.dtype}, expected integer labels")
-        if len(y) != len(x):
-            raise UserError(f"{source}: {len(x)} images but {len(y)} labels in the {split} set")
-        if len(y) == 0:
-            raise UserError(f"{source}: the {split} set is empty")
+        y = y.reshape(-1)
         if y.min() < 0 or y.max() >= len(spec["classes"]):
             raise UserError(f"{source}: y_{split} labels range {y.min()}..{y.max()}, expected 0..{len(spec['classes']) - 1}")
         out[f"x_{split}"], out[f"y_{split}"] = np.ascontiguousarray(x), y.astype(np.int64)

@@ -49,3 +49,16 @@ def ten_worst(probs: np.ndarray, labels: np.ndarray, class_names, k: int = 10) -
         }
         for rank, i in enumerate(order, start=1)
     ]
+
+
+def first_non_finite(history: dict):
+    """(key, epoch, value) of the earliest NaN or infinite number of a per-epoch history, else None.
+
+    Any of them, not only the training loss: a run whose validation loss is NaN has no result either.
+    """
+    epochs = max((len(values) for values in history.values()), default=0)
+    for epoch in range(epochs):
+        for key, values in history.items():
+            if epoch < len(values) and not np.isfinite(values[epoch]):
+                return key, epoch + 1, values[epoch]
+    return None

@@ -19,6 +19,7 @@ record's "distributed" (None for one process on one device).
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import platform
 import sys
@@ -30,8 +31,8 @@ from typing import Optional
 import numpy as np
 
 from common import data as datasets
-from common import evaluation, figures, layout
-from common.atomic import atomic_dir, interrupts_deferred, write_json, write_text
+from common import evaluation, figures, layout, lock, preflight
+from common.atomic import interrupts_deferred, replace_together, write_json, write_text
 from common.precision import describe as describe_precision
 from common.checkpoint import Checkpoint
 from common.errors import UserError
@@ -51,6 +52,11 @@ class Split:
     validation: str             # what x_val is, in words
     test_note: str
     source: str
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """These arrays' identity (computed once): a checkpoint made on other data is refused by it."""
+        return datasets.digest([self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test])
 
 
 def make_split(ds, limit: Optional[int], val_split: float) -> Split:
@@ -73,14 +79,21 @@ def make_split(ds, limit: Optional[int], val_split: float) -> Split:
 def run(exercise: Exercise, args, import_backend) -> None:
     # Data first: a missing or corrupt file fails in a second, before the framework loads.
     split = make_split(datasets.load(exercise.dataset, args.data_dir), args.limit, args.val_split)
+    outputs = {name: output_name(name, args) for name in args.models}
+    preflight.check(exercise, args, split, outputs)  # before the long work: every output can be written
     backend = import_backend()
     device = backend.setup(args)
     print(f"{exercise.framework} on {device}; data: {split.source}", flush=True)
     print(f"train {len(split.x_train):,} | validation: {split.validation} | test: {split.test_note}", flush=True)
-    for name in args.models:
-        train_one(exercise, args, backend, device, split, name)
-    if exercise.after_training is not None and backend.is_main():
-        exercise.after_training(backend, args, split, Path(args.out))
+    # One run per model at a time, held by the process that writes (the others of torchrun or a multi-worker
+    # strategy only train).
+    locks = {layout.lock(args.out, exercise.id, exercise.framework, output): f"{exercise.id} {exercise.framework} "
+             f"{output} under {args.out}" for output in outputs.values()} if backend.is_main() else {}
+    with lock.all_held(locks):
+        for name in args.models:
+            train_one(exercise, args, backend, device, split, name)
+        if exercise.after_training is not None and backend.is_main():
+            exercise.after_training(backend, args, split, Path(args.out))
     backend.finish()
 
 
@@ -103,20 +116,24 @@ def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
 
     checkpoint = Checkpoint(layout.checkpoint_dir(args.out, exercise.id, exercise.framework, output),
                             run_signature(exercise, args, split, name, described["architecture"],
-                                          backend.run_precision()), args.resume, epochs)
+                                          backend.run_precision()), args.resume, epochs,
+                            restart=getattr(args, "resume_or_restart", False))
     start = time.perf_counter()
     tensorboard = Path(args.tensorboard) / exercise.id / exercise.framework / output \
         if getattr(args, "tensorboard", None) else None
     history = backend.train(model, split, epochs, args, checkpoint, augment, tensorboard)
     # Time of this process's training, plus that of the epochs done before a resume.
     train_time = time.perf_counter() - start + history.pop("resumed_seconds", 0.0)
-    bad = [i + 1 for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)]
-    if bad:
-        raise UserError(f"{name}: training diverged (loss is {history['loss'][bad[0] - 1]} at epoch {bad[0]}); "
+    diverged = evaluation.first_non_finite(history)
+    if diverged:
+        raise UserError(f"{name}: training diverged ({diverged[0]} is {diverged[2]} at epoch {diverged[1]}); "
                         f"nothing was written: try a lower --lr")
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None  # other work slows training: say how much
     probs = backend.predict(model, split.x_test, args.batch_size)  # in every process: it may be shared
+    if not np.isfinite(probs).all():  # a finite training loss does not make finite predictions
+        raise UserError(f"{name}: the test predictions hold NaN or infinite numbers (the test loss would be NaN); "
+                        f"nothing was written")
     if not backend.is_main():
         backend.barrier()  # the main process writes the outputs
         return None
@@ -153,7 +170,7 @@ def run_signature(exercise, args, split, name, architecture: str, precision: str
     return {**({"precision": precision} if precision != "fp32" else {}),
             "exercise": exercise.id, "framework": exercise.framework, "model": name,
             "architecture": architecture, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-            "limit": args.limit, "val_split": args.val_split, "n_train": int(len(split.x_train)),
+            "limit": args.limit, "val_split": args.val_split, "n_train": int(len(split.x_train)), "data": split.digest,
             "deterministic": bool(getattr(args, "deterministic", False)),
             "settings": dict(getattr(args, "record_settings", {}))}
 
@@ -206,6 +223,7 @@ def make_record(exercise, args, device, versions, split, output, described, epoc
         "optimizer": {"name": "Adam", "lr": args.lr},
         "settings": dict(getattr(args, "record_settings", {})),
         "data": split.source,
+        "data_sha256": split.digest,  # of the arrays used: training, validation and test, after --limit
         "n_train": int(len(split.x_train)),
         "n_val": int(len(split.x_val)),
         "val_split": args.val_split,
@@ -224,31 +242,50 @@ def make_record(exercise, args, device, versions, split, output, described, epoc
     }
 
 
-def write_figures(record: dict, out) -> dict:
-    """The loss, accuracy and confusion-matrix figures, drawn from the record alone (no data, no model):
-    ``python -m common.redraw`` calls this to redraw them from committed records. Returns the output paths."""
+def figure_files(record: dict, out) -> dict:
+    """{kind: (path, write)} of the loss, accuracy and confusion-matrix figures, drawn from the record alone."""
     paths = layout.model_outputs(out, record["exercise"], record["framework"], record["model"])
     title = f"{record['framework']} {record['model']} ({record['exercise']})"
     if record["reduced"]:
         title += "\nreduced: " + "; ".join(record["reduced"])
     val_label = "test" if record["validation"].startswith("the test set") else "validation"
-    for metric in ("loss", "accuracy"):
-        figures.plot_history(record["history"], metric, title, paths[metric], val_label=val_label)
-    figures.plot_confusion_matrix(np.array(record["confusion_matrix"]), record["class_names"],
-                                  f"{title}\ntest set: {record['test_set']}", paths["confusion_matrix"])
-    return paths
+    # Read here, not in the writers: a record lacking one of them fails before any folder is made.
+    history, matrix = record["history"], np.array(record["confusion_matrix"])
+    names, matrix_title = record["class_names"], f"{title}\ntest set: {record['test_set']}"
+    files = {metric: (paths[metric], lambda path, metric=metric: figures.plot_history(
+        history, metric, title, path, val_label=val_label)) for metric in ("loss", "accuracy")}
+    files["confusion_matrix"] = (paths["confusion_matrix"],
+                                 lambda path: figures.plot_confusion_matrix(matrix, names, matrix_title, path))
+    return files
+
+
+def write_figures(record: dict, out) -> dict:
+    """The figures of ``figure_files``, replaced together: ``python -m common.redraw`` calls this to redraw
+    them from committed records (no data, no model). Returns the output paths."""
+    files = figure_files(record, out)
+    replace_together(files)
+    return {kind: path for kind, (path, _) in files.items()}
+
+
+def write_ten_worst(record: dict, split: Split, folder: Path) -> None:
+    folder.mkdir()
+    rows = ["rank,index,predicted,actual,prob_actual"]
+    for row in record["ten_worst"]:
+        figures.save_image(split.x_test[row["index"]], folder / f"{row['rank']}.png")
+        rows.append(f"{row['rank']},{row['index']},{row['predicted']},{row['actual']},{row['prob_actual']:.6g}")  # 6 significant digits: 3.2e-07, not 0.000000
+    write_text(folder / "ten_worst.csv", "\n".join(rows) + "\n")
 
 
 def write_outputs(record: dict, split: Split, out, save_model=None) -> None:
-    """Figures, ten worst and the trained model first, the record last: a record's presence means the run
-    completed. ``save_model(path)`` writes the trained model in its framework's format."""
-    if save_model is not None:
-        save_model(layout.trained_model(out, record["exercise"], record["framework"], record["model"]))
-    paths = write_figures(record, out)
-    with atomic_dir(paths["ten_worst"]) as folder:
-        rows = ["rank,index,predicted,actual,prob_actual"]
-        for row in record["ten_worst"]:
-            figures.save_image(split.x_test[row["index"]], folder / f"{row['rank']}.png")
-            rows.append(f"{row['rank']},{row['index']},{row['predicted']},{row['actual']},{row['prob_actual']:.6g}")  # 6 significant digits: 3.2e-07, not 0.000000
-        write_text(folder / "ten_worst.csv", "\n".join(rows) + "\n")
-    write_json(paths["record"], record)
+    """A model's figures, ten worst, trained model and record, replaced as one set ({kind: (path, write)}): the
+    previous set stays whole until every new file is written (common.atomic.replace_together). The record goes
+    last: its presence means the run completed. ``save_model(path)`` writes the trained model in its
+    framework's format."""
+    paths = layout.model_outputs(out, record["exercise"], record["framework"], record["model"])
+    model = {} if save_model is None else \
+        {"trained_model": (layout.trained_model(out, record["exercise"], record["framework"], record["model"]),
+                           save_model)}
+    replace_together({**figure_files(record, out),
+                      "ten_worst": (paths["ten_worst"], lambda folder: write_ten_worst(record, split, folder)),
+                      **model,
+                      "record": (paths["record"], lambda path: write_json(path, record))})

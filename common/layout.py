@@ -4,7 +4,8 @@
     ten_worst/<ex>/<framework>/<model>/{1..10}.png, ten_worst.csv
     results/<ex>/<framework>/<model>.json                                 one record per run
     models/<ex>/<framework>/<model>.keras | .pt                          the trained model (git-ignored)
-    checkpoints/<ex>/<framework>/<model>/                                 resume state (git-ignored)
+    checkpoints/<ex>/<framework>/<model>/                                 resume state (git-ignored), and
+                                                                          the lock of the run writing the model
 
 The one place these paths are spelled: the runs, the report, the campaign and the tests ask here.
 """
@@ -44,6 +45,10 @@ MODEL_SUFFIX = {"keras": ".keras", "pytorch": ".pt"}  # Keras' own format; a PyT
 
 def trained_model(out, exercise: str, framework: str, model: str) -> Path:
     return Path(out) / "models" / exercise / framework / f"{model}{MODEL_SUFFIX[framework]}"
+
+
+def lock(out, exercise: str, framework: str, model: str) -> Path:
+    return checkpoint_dir(out, exercise, framework, model) / "lock"
 
 
 def model_outputs(out, exercise: str, framework: str, model: str) -> dict:

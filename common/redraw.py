@@ -13,11 +13,10 @@ redrawn. Framework-free: imports neither torch nor TensorFlow.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from common import report
-from common.entry import run_command
+from common.entry import exit_process, run_command
 from common.errors import UserError
 from common.parser import Parser
 
@@ -73,4 +72,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

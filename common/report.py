@@ -38,7 +38,8 @@ from typing import Optional
 
 from common import analysis, layout
 from common.atomic import write_text
-from common.errors import UserError
+from common.entry import exit_process, run_command
+from common.errors import UserError, reason
 from common.markdown import anchor, contents, has_block, image, lines_text, splice, table
 from common.parser import Parser
 from common.scripts import load_script as load_script_file
@@ -852,10 +853,13 @@ def rebuild(readme, results, root=REPO_ROOT, check=False) -> bool:
     try:
         text = readme.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UserError(f"{readme}: cannot be read ({exc.strerror or exc})") from None
+        raise UserError(f"{readme}: cannot be read ({reason(exc)})") from None
     has_block(text, BEGIN, END, readme.name)  # markers first: fail before reading any record
     present = {block: has_block(text, *BLOCKS[block], readme.name, required=False) for block in BLOCKS}
     ctx = context(results, readme.resolve().parent, root)
+    if not ctx.records.found and not ctx.records.unreadable:  # a mistyped --results must not wipe the tables
+        raise UserError(f"{results}: no records there (results/<ex>/<framework>/<model>.json); "
+                        f"{readme.name} left as it was")
     new = splice(text, render_results(ctx), BEGIN, END, readme.name)
     for block, render_block in (("summary", render_summary), ("run-table", render_run_table)):
         if present[block]:
@@ -878,21 +882,22 @@ def main(argv=None) -> int:
                         help="folder of <ex>/<framework>/<model>.json records (figures are looked for beside it)")
     parser.add_argument("--root", default=str(REPO_ROOT), help="repository holding keras/ and pytorch/ scripts")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the README is out of date")
-    try:
+
+    def body() -> int:
         args = parser.parse_args(argv)
         changed = rebuild(args.readme, args.results, args.root, check=args.check)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        if changed:
-            print(f"{args.readme} is out of date: run  python -m common.report", file=sys.stderr)
-            return 1
-        print(f"{args.readme} is up to date")
+        if args.check:
+            if changed:
+                print(f"{args.readme} is out of date: run  python -m common.report", file=sys.stderr)
+                return 1
+            print(f"{args.readme} is up to date")
+            return 0
+        print(f"{args.readme}: results section {'rebuilt' if changed else 'already up to date'}")
         return 0
-    print(f"{args.readme}: results section {'rebuilt' if changed else 'already up to date'}")
-    return 0
+
+    # The README is replaced whole (atomic), so stopping leaves it as it was.
+    return run_command(body, "the README is as it was")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -10,21 +10,20 @@ from pathlib import Path
 from typing import Callable
 
 from common.errors import UserError
+from common.parser import whole
 
 
 def add_arguments(parser, weights_help: str) -> None:
     parser.add_argument("--weights", default="imagenet", metavar="imagenet|none|PATH", help=weights_help)
     parser.add_argument("--freeze-backbone", action="store_true",
                         help="train only the new classifier (the report trained every layer)")
-    parser.add_argument("--image-size", type=int, default=32, metavar="N",
+    parser.add_argument("--image-size", type=whole(32, 1024), default=32, metavar="N",
                         help="upsample the 32x32 images to NxN inside the model (the report used 32; "
                              "ImageNet models were trained at 224)")
 
 
 def check_args(args, check_file: Callable[[str], None]) -> None:
     """Validate the options before any data or framework loads, and describe them in the record."""
-    if not 32 <= args.image_size <= 1024:
-        raise UserError(f"--image-size must be between 32 and 1024, got {args.image_size}")
     if args.weights.lower() in ("imagenet", "none"):
         args.weights = args.weights.lower()
     else:

@@ -47,6 +47,7 @@ import math  # noqa: E402
 import time  # noqa: E402
 
 from common import benchmark_table, precision  # noqa: E402
+from common.entry import exit_process  # noqa: E402
 from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
                                     measure_models, new_record, now_utc, precisions_to_time, save_record)
 
@@ -235,4 +236,4 @@ def time_augmentation(model, batch, budget: float) -> float:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

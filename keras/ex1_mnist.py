@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow the real keras package
 
 from common.cli import main  # noqa: E402
+from common.entry import exit_process  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
 
 MNIST = (28, 28, 1)
@@ -117,4 +118,4 @@ EXERCISE = Exercise(
 )
 
 if __name__ == "__main__":
-    sys.exit(main(EXERCISE))
+    exit_process(main(EXERCISE))

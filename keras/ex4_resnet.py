@@ -54,6 +54,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never sha
 
 from common import transfer  # noqa: E402
 from common.cli import main  # noqa: E402
+from common.entry import exit_process  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
 
@@ -183,4 +184,4 @@ EXERCISE = Exercise(
 )
 
 if __name__ == "__main__":
-    sys.exit(main(EXERCISE))
+    exit_process(main(EXERCISE))

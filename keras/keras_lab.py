@@ -21,6 +21,7 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 from common.errors import UserError
 
@@ -80,7 +81,6 @@ with startup_notices_filtered():
 import numpy as np  # noqa: E402
 
 from common import precision  # noqa: E402
-from common.atomic import atomic_path  # noqa: E402
 from common.progress import StepProgress  # noqa: E402
 
 if keras.backend.backend() != KERAS_BACKEND:  # keras imported earlier in this process, on another backend
@@ -395,10 +395,26 @@ class EpochLine(keras.callbacks.Callback):
               f"  | {self.seconds[-1]:.1f} s", flush=True)
 
 
+# Errors of checkpoint writes that failed, kept for the life of the process: h5py, after a failed write
+# (a full disk), prints errors when the objects of that write are freed and crashes in the interpreter's
+# teardown, which common.entry.exit_process skips.
+FAILED_WRITES = []
+
+
 def save_state(model, folder) -> None:
     # One file: the weights, the layers' random-generator states and, the optimizer being built by then,
     # Adam's moments and step count.
-    model.save_weights(folder / "model.weights.h5")
+    try:
+        model.save_weights(folder / "model.weights.h5")
+    except Exception as exc:
+        FAILED_WRITES.append(exc)  # with its traceback, which holds h5py's objects; Checkpoint.save says it
+        raise
+
+
+def state_bytes(model) -> int:
+    """The bytes of the weights and the optimizer's variables: about what save_state writes."""
+    variables = [*model.weights, *(model.optimizer.variables if model.optimizer.built else [])]
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
 
 
 def load_state(model, folder) -> None:
@@ -452,10 +468,11 @@ class EpochEnd(keras.callbacks.Callback):
         for key in METRICS:
             self.history[key].append(float(logs[key]) if key in logs else float("nan"))
         self.history["seconds"].append(self.line.seconds[-1])  # train() lists `line` first: this epoch's time
-        if not np.isfinite(self.history["loss"][-1]):
+        if not np.isfinite([self.history[key][-1] for key in METRICS]).all():
             self.model.stop_training = True  # the flow reports the divergence and writes nothing
         elif self.checkpoint and is_main():  # the chief saves; the other workers read it on --resume
-            self.checkpoint.save(epoch + 1, self.history, lambda folder: save_state(self.model, folder))
+            self.checkpoint.save(epoch + 1, self.history, lambda folder: save_state(self.model, folder),
+                                 size=state_bytes(self.model))
 
 
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -515,9 +532,13 @@ def check_same_start(epoch: int) -> None:
 
 def save_model(model, path) -> None:
     """The trained model in Keras' own format (layers, weights, dtype policies): ``keras.saving.load_model(path)``
-    loads it in its default safe mode (no Lambda layers: ex4's preprocessing is a registered layer)."""
-    with atomic_path(path, suffix=".tmp.keras") as tmp:  # Keras saves only to a name ending in .keras
-        model.save(tmp)
+    loads it in its default safe mode (no Lambda layers: ex4's preprocessing is a registered layer).
+
+    ``path`` is the temporary name common.atomic renames into place with the run's other outputs; Keras
+    saves only to a name ending in .keras, so it saves beside it under one and renames."""
+    keras_name = Path(f"{path}.keras")
+    model.save(keras_name)
+    os.replace(keras_name, path)
 
 
 def load_model(path, make):

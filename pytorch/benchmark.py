@@ -47,6 +47,7 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 from common import benchmark_table  # noqa: E402
+from common.entry import exit_process  # noqa: E402
 from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
                                     measure_models, new_record, now_utc, precisions_to_time, save_record)
 
@@ -335,4 +336,4 @@ def compare_dataloader(args, registry, mnist) -> tuple:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

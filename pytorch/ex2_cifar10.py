@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
 
 from common.cli import main  # noqa: E402
+from common.entry import exit_process  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
 
 
@@ -79,4 +80,4 @@ EXERCISE = Exercise(
 )
 
 if __name__ == "__main__":
-    sys.exit(main(EXERCISE))
+    exit_process(main(EXERCISE))

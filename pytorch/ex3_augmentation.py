@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 
 from augment import RandomAffinePerImage  # noqa: E402
 from common.cli import main  # noqa: E402
+from common.entry import exit_process  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
 
 # The report's torchvision transforms, drawn per image on the batch (torch loads only when it is called).
@@ -90,4 +91,4 @@ EXERCISE = Exercise(
 )
 
 if __name__ == "__main__":
-    sys.exit(main(EXERCISE))
+    exit_process(main(EXERCISE))

@@ -56,6 +56,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never sha
 
 from common import transfer  # noqa: E402
 from common.cli import main  # noqa: E402
+from common.entry import exit_process  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.exercise import Exercise  # noqa: E402
 from ex3_augmentation import REPORT_AUGMENTATION  # noqa: E402
@@ -168,4 +169,4 @@ EXERCISE = Exercise(
 )
 
 if __name__ == "__main__":
-    sys.exit(main(EXERCISE))
+    exit_process(main(EXERCISE))

@@ -28,7 +28,6 @@ import torch.distributed as dist
 from torch import nn
 
 from common import precision
-from common.atomic import atomic_path
 from common.errors import UserError
 from common.progress import StepProgress
 
@@ -423,8 +422,8 @@ def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard
               f"  | val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  | {seconds:.1f} s", flush=True)
         if board:
             board.add(epoch, train_loss, train_acc, val_loss, val_acc)
-        if not np.isfinite(train_loss):
-            break  # the flow reports the divergence and writes nothing
+        if not np.isfinite([train_loss, train_acc, val_loss, val_acc]).all():
+            break  # the flow reports the divergence and writes nothing; no checkpoint of a diverged epoch
         if checkpoint:
             ranks = gathered(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
             if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
@@ -432,7 +431,8 @@ def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard
                          "shuffle": shuffle.get_state(), **generators(augment_rng)}
                 if ranks is not None:
                     state["ranks"] = ranks
-                checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"))
+                checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"),
+                                size=tensor_bytes(state))
     if board:
         board.close()
     return {**history, "resumed_seconds": resumed_seconds}
@@ -455,6 +455,17 @@ class EpochBoard:
     def close(self) -> None:
         for writer in self.writers.values():
             writer.close()
+
+
+def tensor_bytes(obj) -> int:
+    """The bytes of every tensor in a (nested) state: about what torch.save writes."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(value) for value in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(value) for value in obj)
+    return 0
 
 
 def generators(augment_rng) -> dict:
@@ -506,9 +517,9 @@ def check_same_start(epoch: int) -> None:
 
 def save_model(model, path) -> None:
     """The trained weights as a state_dict: ``model.load_state_dict(torch.load(path, weights_only=True))``
-    into the script's own builder restores it (plain tensors, no pickled code)."""
-    with atomic_path(path) as tmp:
-        torch.save(model.state_dict(), tmp)
+    into the script's own builder restores it (plain tensors, no pickled code). ``path`` is the temporary
+    name common.atomic renames into place with the run's other outputs."""
+    torch.save(model.state_dict(), path)
 
 
 def load_model(path, make):

@@ -1,4 +1,5 @@
 """Helpers for tests: tiny synthetic data sets and running a script as a user would."""
+import contextlib
 import json
 import os
 import subprocess
@@ -27,13 +28,14 @@ def synthetic_images(n: int, shape: tuple, seed: int) -> tuple:
     return x, y.astype(np.uint8)
 
 
-def make_tiny_data(folder, n_train: int = 300, n_test: int = 100) -> Path:
+def make_tiny_data(folder, n_train: int = 300, n_test: int = 100, seed: int = 1) -> Path:
+    """mnist.npz and cifar10.npz of synthetic images; another ``seed``: the same sizes, other pixels."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, shape in (("mnist", (28, 28)), ("cifar10", (32, 32, 3))):
         full = shape if len(shape) == 3 else (*shape, 1)
-        x_train, y_train = synthetic_images(n_train, full, 1)
-        x_test, y_test = synthetic_images(n_test, full, 2)
+        x_train, y_train = synthetic_images(n_train, full, seed)
+        x_test, y_test = synthetic_images(n_test, full, seed + 1)
         if len(shape) == 2:  # MNIST files keep Keras' (N, 28, 28) layout
             x_train, x_test = x_train[..., 0], x_test[..., 0]
         np.savez_compressed(folder / f"{name}.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
@@ -48,6 +50,24 @@ def run_script(script: str, *args, data_dir=None, timeout=600, env=None) -> subp
         environment["LAB_DATA_DIR"] = str(data_dir)
     return subprocess.run([PYTHON, script, *map(str, args)], cwd=REPO, env=environment, capture_output=True,
                           text=True, timeout=timeout)
+
+
+# Runs a script as `python script` would, after executing a patch: the fault injections of the tests
+# (a backend function replaced, say) happen inside the real script's process.
+PATCHED = """
+import runpy, sys
+from pathlib import Path
+script, patch = sys.argv[1], sys.argv[2]
+sys.argv = [script, *sys.argv[3:]]
+sys.path.insert(0, str(Path(script).resolve().parent))  # as `python script` does
+exec(patch)
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def run_patched(script: str, patch: str, *args, data_dir=None, timeout=600) -> subprocess.CompletedProcess:
+    """run_script, with ``patch`` (Python source) executed in the script's process first."""
+    return run_script("-c", PATCHED, script, patch, *args, data_dir=data_dir, timeout=timeout)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments) -> None:
@@ -83,3 +103,19 @@ def assert_progress_lines_for_steps_2_and_3_of_4(out: str) -> None:
     assert [line.split(" (")[0] for line in out.splitlines() if line.startswith("  epoch")] == \
         [f"  epoch 1/1: step {k}/4" for k in (2, 3)]
     assert "loss so far" in out and "left in this epoch" in out
+
+
+@contextlib.contextmanager
+def read_only(folder):
+    """``folder`` made read-only for everyone, root included (a read-only bind mount over it); the test is
+    skipped where mounting is not allowed."""
+    import pytest
+
+    folder = str(folder)
+    if subprocess.run(["mount", "--bind", folder, folder], capture_output=True).returncode != 0:
+        pytest.skip("cannot bind-mount here (needs root)")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", folder], check=True, capture_output=True)
+        yield
+    finally:
+        subprocess.run(["umount", folder], check=True)

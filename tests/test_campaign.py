@@ -169,21 +169,34 @@ def test_a_record_with_the_same_settings_is_skipped(fake_repo):
     assert "--force" in plan_line(forced.stdout, "pytorch/ex1/m1")
 
 
+SIGNATURE = {"exercise": "ex1", "framework": "pytorch", "model": "m1", "architecture": "fake (test fixture)",
+             "batch_size": 128, "lr": 0.001, "seed": 0, "limit": None, "val_split": 0.1, "n_train": 54000,
+             "deterministic": False, "settings": {"flavour": "plain"}, "data": "sha256:0"}
+
+
 def test_a_shorter_run_continues_from_its_kept_checkpoint_unless_forced(fake_repo):
     fake_record(fake_repo, "m1", epochs=2, train_time_s=100.0)  # 50 s per epoch
     meta = fake_repo / "checkpoints" / "ex1" / "pytorch" / "m1" / "meta.json"
     meta.parent.mkdir(parents=True)
-    meta.write_text(json.dumps({"epoch": 2}))
+    meta.write_text(json.dumps({"epoch": 2, "signature": SIGNATURE}))
     out = run_campaign(fake_repo, "--dry-run", "--only", "pytorch/ex1/m1").stdout
     line = plan_line(out, "pytorch/ex1/m1")
     assert "record differs: epochs 2 (wanted 20); continues its checkpoint after epoch 2" in line
     assert f"~{campaign.duration(campaign.STARTUP_S + 18 * 50.0)}" in line  # the 18 epochs left, not 20
-    assert "--models m1 --epochs 20 --resume" in out
+    assert "--models m1 --epochs 20 --resume-or-restart" in out
     forced = run_campaign(fake_repo, "--dry-run", "--only", "pytorch/ex1/m1", "--force").stdout
     assert "continues its checkpoint" not in forced and "--resume" not in forced
 
+    # A checkpoint the script cannot continue is started over, and the plan says so (it used to be a failure).
+    for saved, why in (({**SIGNATURE, "limit": 500}, "was made with other settings (limit 500 (wanted None))"),
+                       ({**SIGNATURE, "epoch": 30}, "is after epoch 30, past the 20 epochs wanted")):
+        meta.write_text(json.dumps({"epoch": saved.pop("epoch", 2), "signature": saved}))
+        line = plan_line(run_campaign(fake_repo, "--dry-run", "--only", "pytorch/ex1/m1").stdout, "pytorch/ex1/m1")
+        assert f"starts over: its checkpoint {why}" in line and "continues" not in line
+        assert f"~{campaign.duration(campaign.STARTUP_S + 20 * 50.0)}" in line  # all 20 epochs
+
     # The checkpoint's own epoch times, when it holds them, beat the record's rate (another run, maybe shorter).
-    meta.write_text(json.dumps({"epoch": 2, "history": {"seconds": [30.0, 34.0]}}))
+    meta.write_text(json.dumps({"epoch": 2, "signature": SIGNATURE, "history": {"seconds": [30.0, 34.0]}}))
     line = plan_line(run_campaign(fake_repo, "--dry-run", "--only", "pytorch/ex1/m1").stdout, "pytorch/ex1/m1")
     assert f"~{campaign.duration(campaign.STARTUP_S + 18 * 32.0)} (measured: 32 s per epoch in its checkpoint" in line
 
@@ -251,6 +264,41 @@ def test_one_real_tiny_run_then_skipped(tmp_path, tiny_data):
     assert again.returncode == 0
     assert plan_line(again.stdout, "pytorch/ex1/model1").split()[0] == "done"
     assert "measured" not in again.stdout  # nothing left to estimate
+
+
+def test_a_checkpoint_made_with_other_settings_starts_over_instead_of_failing(tmp_path, tiny_data):
+    """A quick run left its checkpoint (--limit 200); the campaign (--limit 100) used to fail on it."""
+    out = tmp_path / "out"
+    quick = subprocess.run([PYTHON, "pytorch/ex1_mnist.py", "--models", "model1", "--limit", "200", "--epochs", "1",
+                            "--data-dir", str(tiny_data), "--out", str(out)], cwd=REPO, capture_output=True, text=True,
+                           timeout=300)
+    assert quick.returncode == 0, quick.stderr
+    args = ["--only", "pytorch/ex1/model1", "--epochs-cap", "1", "--limit", "100", "--device", "cpu",
+            "--data-dir", tiny_data, "--out", out]
+    plan = subprocess.run([PYTHON, "-m", "common.campaign", "--dry-run", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert "starts over: its checkpoint was made with other settings (limit 200 (wanted 100))" in \
+        plan_line(plan.stdout, "pytorch/ex1/model1")
+    result = subprocess.run([PYTHON, "-m", "common.campaign", *map(str, args)], cwd=REPO, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "other settings" in result.stdout and "starting over" in result.stdout  # the script says it too
+    record = json.loads((out / "results" / "ex1" / "pytorch" / "model1.json").read_text())
+    assert (record["limit"], record["resumed_after_epoch"]) == (100, None)
+    assert "no README rebuilt: --out" in result.stdout  # the repository's README shows the repository's records
+
+
+def test_in_the_repository_a_record_with_fuller_settings_is_not_run_unless_forced():
+    """The committed records: a reduced campaign would only have the scripts refuse to replace them."""
+    args = ["--dry-run", "--only", "pytorch/ex1/model1", "--epochs-cap", "1", "--limit", "500"]
+    plan = subprocess.run([PYTHON, "-m", "common.campaign", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    line = plan_line(plan.stdout, "pytorch/ex1/model1")
+    assert line.split()[0] == "unavailable" and "its record is kept" in line
+    assert "1 epoch where the record has 20; --limit 500 where the record has all images" in line
+    forced = subprocess.run([PYTHON, "-m", "common.campaign", *args, "--force"], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    assert "to run" in plan_line(forced.stdout, "pytorch/ex1/model1") and " --force" in forced.stdout
 
 
 def test_estimates_borrow_the_rate_of_similar_runs(tmp_path):

@@ -81,9 +81,49 @@ def test_model1_has_the_same_parameters_in_both_frameworks():
     (["--limit", "1"], ["--limit"]),
     (["--device", "tpu"], ["--device", "tpu"]),
     (["--epochs", "two"], ["--epochs"]),
+    # Each limit named as it is: what NumPy's seeds take, finite numbers only.
+    (["--epochs", "100001"], ["--epochs", "from 1 to 100000"]),
+    (["--batch-size", "2000000"], ["--batch-size", "from 1 to 1000000"]),
+    (["--seed=-1"], ["--seed", "from 0 to 4294967295", "32-bit"]),
+    (["--seed", str(2**32)], ["--seed", "from 0 to 4294967295"]),
+    (["--lr", "nan"], ["--lr", "finite number above 0"]),
+    (["--lr", "inf"], ["--lr", "finite number above 0"]),
+    (["--lr", "1e400"], ["--lr", "finite"]),
+    (["--val-split", "nan"], ["--val-split", "finite number at least 0 and below 1"]),
+    (["--val-split=-inf"], ["--val-split", "finite"]),
 ])
-def test_bad_options_give_one_clear_line(args, fragments, tiny_data):
-    assert_one_line_error(run_script("pytorch/ex1_mnist.py", *args, data_dir=tiny_data), *fragments)
+def test_bad_options_give_one_clear_line(args, fragments, tiny_data, tmp_path):
+    result = run_script("pytorch/ex1_mnist.py", *args, "--out", tmp_path, data_dir=tiny_data)
+    assert_one_line_error(result, *fragments)
+    assert not list(tmp_path.iterdir())  # refused before anything was loaded or written
+
+
+@pytest.mark.parametrize("command, args, fragments", [
+    (["pytorch/benchmark.py"], ["--seconds", "nan"], ["--seconds", "finite number above 0"]),
+    (["keras/benchmark.py"], ["--seconds", "inf"], ["--seconds", "finite"]),
+    (["pytorch/benchmark.py"], ["--seed=-1"], ["--seed", "from 0 to 4294967295"]),
+    (["pytorch/benchmark.py"], ["--peak-size", "8"], ["--peak-size", "from 64 to 16384"]),
+    (["keras/benchmark.py"], ["--threads", "0"], ["--threads", "from 1 to 1024"]),
+    (["keras/benchmark.py"], ["--batch-size", "0"], ["--batch-size", "from 1 to 1000000"]),
+    (["-m", "common.campaign", "--dry-run"], ["--val-split", "nan"], ["--val-split", "finite"]),
+    (["-m", "common.campaign", "--dry-run"], ["--seed", str(2**32)], ["--seed", "from 0 to 4294967295"]),
+    (["-m", "common.campaign", "--dry-run"], ["--epochs-cap", "0"], ["--epochs-cap", "from 1 to 100000"]),
+    (["keras/ex4_resnet.py"], ["--image-size", "2000"], ["--image-size", "from 32 to 1024"]),
+])
+def test_every_commands_numeric_options_are_range_checked(command, args, fragments):
+    result = subprocess.run([PYTHON, *command, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(result, *fragments)
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "keras"])
+def test_a_benchmark_checks_its_out_before_measuring(framework, tiny_data, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    for out, fragment in ((tmp_path / "a-file" / "b.json", "a-file is a file, not a folder"),
+                          (tmp_path, "a folder; give the record's file name")):
+        result = run_script(f"{framework}/benchmark.py", "--models", "ex1/model1", "--seconds", "0.3", "--out", out,
+                            data_dir=tiny_data)
+        assert_one_line_error(result, f"--out {out}", fragment)
+        assert "samples/s" not in result.stdout
 
 
 def test_unwritable_out_is_refused_before_training(tiny_data, tmp_path):

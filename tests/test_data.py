@@ -3,6 +3,7 @@ import gzip
 import io
 import tarfile
 import urllib.error
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,57 @@ def test_offline_copies_are_recognised_by_checksum():
     assert "bit-exact" in data.load_mnist(SHARED).source
     cifar = data.load_cifar10(SHARED)
     assert len(cifar.x_train) == 50000 and "first 1,000" in cifar.test_note
+
+
+def forged_npz(path, declared: tuple, stored: bytes) -> None:
+    """A tiny mnist.npz whose x_train header declares ``declared`` but which stores only ``stored``."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": declared})
+    small = make_tiny_data(path.parent / "source", n_train=20, n_test=10)
+    with np.load(small / "mnist.npz") as f, zipfile.ZipFile(path, "w") as archive:
+        for key in ("y_train", "x_test", "y_test"):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, f[key])
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+        archive.writestr("x_train.npy", header.getvalue() + stored)
+
+
+def test_a_header_declaring_more_than_the_file_holds_allocates_nothing(isolated, tmp_path, monkeypatch):
+    huge, cifar = tmp_path / "huge", tmp_path / "cifar"
+    for folder in (huge, cifar):
+        folder.mkdir()
+    forged_npz(huge / "mnist.npz", (10**9, 28, 28), b"\0" * 784 * 20)  # 784 GB declared, 16 kB stored
+    forged_npz(cifar / "mnist.npz", (20, 32, 32, 3), b"\0" * 3072 * 20)  # CIFAR-sized images in mnist.npz
+    monkeypatch.setattr(data.np, "load", lambda *a, **k: pytest.fail("the arrays were read"))
+    with pytest.raises(UserError, match=r"x_train declares shape \(1000000000, 28, 28\) .* but holds 15,680"):
+        data.load_mnist(huge)
+    with pytest.raises(UserError, match=r"x_train has shape \(20, 32, 32, 3\), expected \(N, 28, 28, 1\)"):
+        data.load_mnist(cifar)
+
+
+@pytest.mark.parametrize("kind, make", [
+    ("a folder", lambda path: path.mkdir()),
+    ("a broken link", lambda path: path.symlink_to(path.parent / "gone.npz")),
+])
+def test_a_data_file_name_held_by_something_else_is_reported(isolated, tmp_path, kind, make):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    make(folder / "mnist.npz")
+    with pytest.raises(UserError, match=f"mnist.npz: {kind}, where a mnist data file was expected"):
+        data.load_mnist(folder)
+    (folder / "mnist.npz").unlink() if kind != "a folder" else (folder / "mnist.npz").rmdir()
+    make(folder / "train-images-idx3-ubyte.gz")  # one of the original distribution's files, too
+    with pytest.raises(UserError, match=f"train-images-idx3-ubyte.gz: {kind}"):
+        data.load_mnist(folder)
+
+
+def test_an_npy_file_named_npz_or_a_missing_lab_data_dir_is_one_line(isolated, tmp_path, monkeypatch):
+    folder = tmp_path / "npy"
+    folder.mkdir()
+    np.save(folder / "x.npy", np.zeros((2, 28, 28), np.uint8))
+    (folder / "x.npy").rename(folder / "mnist.npz")
+    with pytest.raises(UserError, match="unreadable or truncated npz"):
+        data.load_mnist(folder)
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path / "no-such-folder"))
+    with pytest.raises(UserError, match="LAB_DATA_DIR=.*no-such-folder: no such folder"):
+        data.load_mnist()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from common import figures
-from tests.helpers import PYTHON, REPO, assert_one_line_error
+from tests.helpers import PYTHON, REPO, assert_one_line_error, read_only
 from tests.test_report import fixture_record, write_record
 
 SPIKE = {"loss": [1.9, 1.5, 1.3, 1.2], "val_loss": [1.8, 1.4, 280.0, 1.1]}  # shaped like Keras ex4 MyResNet's
@@ -100,3 +100,13 @@ def test_save_grid_keeps_its_signature_and_labels_rows(tmp_path):
     plain, labelled = imread(tmp_path / "plain.png"), imread(tmp_path / "labelled.png")
     assert labelled.shape[1] > plain.shape[1]  # the labels take room on the left
     assert plain.shape[0] >= 2 * 100  # two rows, each taller than the report's 100-pixel grid
+
+
+def test_figures_that_cannot_be_written_are_one_line(tmp_path):
+    write_record(tmp_path, fixture_record("ex1", "keras", "model1"))
+    (tmp_path / "plots").mkdir()
+    with read_only(tmp_path / "plots"):
+        result = redraw(tmp_path)
+    assert_one_line_error(result, "model1_loss.png", "cannot be written (Read-only file system)")
+    assert result.returncode == 2
+    assert not list((tmp_path / "plots").rglob("*"))

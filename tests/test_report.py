@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from common import analysis, markdown, report
-from tests.helpers import PYTHON, REPO
+from tests.helpers import PYTHON, REPO, assert_one_line_error, read_only
 
 README = """# A lab
 
@@ -537,3 +537,25 @@ def test_the_report_counts_records_that_are_not_the_reports_models(lab):
     text = section((lab / "README.md").read_text())
     assert "4 records in all: 1 of a model the report does not have: PyTorch ex1 lab3 (dense stand-in" in text
     assert "The report gives no accuracy for PyTorch ex1 old_model1: softmax layer" in text
+
+
+def test_results_without_records_are_refused_and_the_readme_kept(lab, tmp_path_factory):
+    """A mistyped --results used to rewrite the README as '0 of the report's 28 models have a record'."""
+    before = (lab / "README.md").read_text()
+    empty = tmp_path_factory.mktemp("empty")
+    for results in (empty, empty / "no-such-folder"):
+        result = subprocess.run([PYTHON, "-m", "common.report", "--readme", str(lab / "README.md"),
+                                 "--results", str(results)], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert_one_line_error(result, f"{results}: no records there", "README.md left as it was")
+        assert (lab / "README.md").read_text() == before
+
+
+def test_a_readme_that_cannot_be_written_is_one_line(lab):
+    for bad in ("model2", "model3"):  # the fixture's bad records, whose warnings are not the point here
+        (lab / "results" / "ex1" / "keras" / f"{bad}.json").unlink()
+    before = (lab / "README.md").read_text()
+    with read_only(lab):
+        result = rebuild(lab)
+    assert_one_line_error(result, "README.md: cannot be written (Read-only file system)", "nothing was replaced")
+    assert result.returncode == 2
+    assert (lab / "README.md").read_text() == before

@@ -1,0 +1,209 @@
+"""Writing outputs, in-process and framework-free: a set is replaced whole or not at all, write faults are one
+line naming the path, temporary files of killed runs go, modes follow the umask; checkpoints and locks.
+
+Faults are injected by replacing a writer or os.replace (the tests run as root, for whom permissions do
+not fail), or by a path component that is a regular file.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from common import atomic, experiment, figures, layout, lock, preflight
+from common.checkpoint import Checkpoint
+from common.errors import UserError
+from tests.helpers import tiny_split
+
+
+def record_of(model="model1", loss=0.5) -> dict:
+    """A complete record of ex1 pytorch ``model`` as make_record writes one (made-up numbers)."""
+    history = {"loss": [1.0, loss], "accuracy": [0.5, 0.7], "val_loss": [1.1, 0.6], "val_accuracy": [0.4, 0.6],
+               "seconds": [1.0, 1.0]}
+    matrix = np.eye(10, dtype=int) * 3
+    matrix[0, 1] = 1
+    return {"exercise": "ex1", "framework": "pytorch", "model": model, "reduced": [], "history": history,
+            "validation": "last 6 training images", "test_set": "16 images", "class_names": list("0123456789"),
+            "confusion_matrix": matrix.tolist(), "test_loss": loss,
+            "ten_worst": [{"rank": 1, "index": 3, "predicted": "1", "actual": "0", "prob_actual": 0.01}]}
+
+
+def snapshot(out) -> dict:
+    """Every file under out (but temporary ones), with its bytes."""
+    return {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_a_failing_figure_leaves_the_previous_set_whole(tmp_path, monkeypatch):
+    split = tiny_split()
+    experiment.write_outputs(record_of(loss=0.5), split, tmp_path)
+    before = snapshot(tmp_path)
+    assert len(before) == 6  # three figures, one image, the csv, the record
+
+    drawn = []
+
+    def second_figure_fails(history, metric, title, path, val_label="validation"):
+        drawn.append(metric)
+        if len(drawn) == 2:
+            raise OSError(28, "No space left on device", str(path))
+        real_plot(history, metric, title, path, val_label)
+    real_plot = figures.plot_history
+    monkeypatch.setattr(figures, "plot_history", second_figure_fails)
+    with pytest.raises(UserError) as error:
+        experiment.write_outputs(record_of(loss=0.25), split, tmp_path)
+    assert "model1_accuracy.png: cannot be written (No space left on device); nothing was replaced" in str(error.value)
+    assert snapshot(tmp_path) == before  # the old loss figure too: nothing of the new set was moved in
+    assert not list(tmp_path.rglob("*.tmp"))
+
+    monkeypatch.setattr(figures, "plot_history", real_plot)
+    experiment.write_outputs(record_of(loss=0.25), split, tmp_path)
+    after, paths = snapshot(tmp_path), layout.model_outputs(".", "ex1", "pytorch", "model1")
+    assert set(after) == set(before) and after[paths["loss"]] != before[paths["loss"]]
+    assert json.loads(after[paths["record"]])["test_loss"] == 0.25
+
+
+def test_a_rename_that_fails_puts_the_old_files_back(tmp_path, monkeypatch):
+    old = {name: tmp_path / name for name in ("a.png", "b.png", "record.json")}
+    for path in old.values():
+        path.write_text(f"old {path.name}")
+    real_replace, failed = os.replace, []
+
+    def replace(src, dst):  # the new record's rename fails, once: after a.png and b.png were moved in
+        if os.path.basename(dst) == "record.json" and not failed:
+            failed.append(dst)
+            raise OSError(5, "Input/output error")
+        real_replace(src, dst)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(UserError, match=r"record\.json: cannot be written \(Input/output error\)"):
+        atomic.replace_together({name: (path, lambda tmp, name=name: tmp.write_text(f"new {name}"))
+                                 for name, path in old.items()})
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {name: f"old {name}" for name in old}
+
+    first = tmp_path / "first"  # no previous set: the new files that got into place are taken out again
+    failed.clear()
+    with pytest.raises(UserError, match="Input/output error"):
+        atomic.replace_together({name: (first / name, lambda tmp: tmp.write_text("new")) for name in old})
+    assert not list(first.iterdir())
+
+
+def test_a_path_component_that_is_a_file_is_one_line_naming_it(tmp_path):
+    (tmp_path / "results").write_text("not a folder")
+    with pytest.raises(UserError) as error:
+        experiment.write_outputs(record_of(), tiny_split(), tmp_path)
+    assert f"{tmp_path / 'results'} is a file, not a folder" in str(error.value)
+    assert not (tmp_path / "plots").exists() or not list((tmp_path / "plots").rglob("*.png"))
+    with pytest.raises(UserError, match="results is a file, not a folder"):
+        atomic.check_writable(tmp_path / "results" / "ex1")
+
+
+def test_write_json_refuses_nan_and_infinity(tmp_path):
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(UserError, match="NaN or infinite"):
+            atomic.write_json(tmp_path / "r.json", {"history": {"val_loss": [0.5, bad]}})
+    assert not list(tmp_path.iterdir())
+
+
+def test_temporary_files_of_a_process_that_is_gone_are_removed(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()  # a process id that no longer runs
+    left = [tmp_path / f".model1.json.{gone}.0badf00d.tmp", tmp_path / ".model1.json.x7k2_q1z.tmp"]  # ours, older
+    for path in left:
+        path.write_text("half")
+    (tmp_path / f".epoch-3.{gone}.12345678.tmp").mkdir()
+    running = tmp_path / f".model1.json.{os.getpid()}.deadbeef.tmp"  # a write in progress
+    running.write_text("writing")
+    other = tmp_path / f".model10.json.{gone}.0badf00d.tmp"  # another model's
+    other.write_text("half")
+
+    atomic.write_json(tmp_path / "model1.json", {"a": 1})
+    assert not any(path.exists() for path in left) and running.exists() and other.exists()
+    atomic.remove_stale(tmp_path)  # a checkpoint folder: everything of processes that are gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model1.json", running.name])
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_new_files_and_folders_follow_the_umask(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        experiment.write_outputs(record_of(), tiny_split(), tmp_path)
+        Checkpoint(tmp_path / "ckpt", {}, False, 2).save(1, {}, lambda folder: (folder / "w").write_text("w"))
+    finally:
+        os.umask(previous)
+    paths = layout.model_outputs(tmp_path, "ex1", "pytorch", "model1")
+    for path in (paths["record"], paths["loss"], paths["ten_worst"] / "1.png", tmp_path / "ckpt" / "meta.json",
+                 tmp_path / "ckpt" / "epoch-1" / "w"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+    for path in (paths["ten_worst"], tmp_path / "ckpt" / "epoch-1"):
+        assert path.stat().st_mode & 0o777 == 0o777 & ~umask, path
+
+
+SIGNATURE = {"model": "model1", "batch_size": 128, "data": "sha256:aaaa"}
+
+
+def saved_checkpoint(folder, signature, epoch=2):
+    checkpoint = Checkpoint(folder, signature, False, epoch)
+    checkpoint.save(epoch, {"loss": [1.0] * epoch}, lambda state: (state / "w").write_text("w"))
+
+
+def test_a_checkpoint_is_continued_only_by_its_own_settings_and_data(tmp_path, capsys):
+    saved_checkpoint(tmp_path, SIGNATURE)
+    read = lambda folder: (folder / "w").read_text()  # noqa: E731
+    assert Checkpoint(tmp_path, SIGNATURE, True, 5).load(read)[0] == 2
+    with pytest.raises(UserError, match=r"other settings \(data 'sha256:aaaa' vs 'sha256:bbbb'\)"):
+        Checkpoint(tmp_path, {**SIGNATURE, "data": "sha256:bbbb"}, True, 5).load(read)
+    with pytest.raises(UserError, match="after epoch 2, past --epochs 1"):
+        Checkpoint(tmp_path, SIGNATURE, True, 1).load(read)
+    older = {key: value for key, value in SIGNATURE.items() if key != "data"}  # before the digest existed
+    saved_checkpoint(tmp_path, older)
+    with pytest.raises(UserError, match="does not record its data .an older version made it., so it cannot be checked"):
+        Checkpoint(tmp_path, SIGNATURE, True, 5).load(read)
+    # restart (--resume-or-restart, the campaign's): start over, saying why.
+    for signature, epochs in ((SIGNATURE, 5), (older, 1), ({**older, "batch_size": 64}, 5)):
+        assert Checkpoint(tmp_path, signature, True, epochs, restart=True).load(read) is None
+        assert "starting over" in capsys.readouterr().out
+    (tmp_path / "meta.json").write_text("{cut")
+    assert Checkpoint(tmp_path, SIGNATURE, False, 5, restart=True).load(read) is None
+
+
+def test_a_checkpoint_its_disk_has_no_room_for_is_refused_before_writing(tmp_path, monkeypatch):
+    saved_checkpoint(tmp_path, SIGNATURE)
+    free = atomic.shutil.disk_usage(tmp_path).free
+    with pytest.raises(UserError, match=r"needs about .* MB, its disk has .* MB free; free some space"):
+        Checkpoint(tmp_path, SIGNATURE, True, 5).save(3, {}, lambda folder: pytest.fail("written"), size=free * 2)
+    assert json.loads((tmp_path / "meta.json").read_text())["epoch"] == 2 and (tmp_path / "epoch-2").is_dir()
+
+    def torch_save_on_a_full_disk(folder):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 3712 vs 3664")
+    with pytest.raises(UserError, match=r"epoch-3: cannot be written \(\[enforce fail.*MB free on its disk\)"):
+        Checkpoint(tmp_path, SIGNATURE, True, 5).save(3, {}, torch_save_on_a_full_disk)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-2", "meta.json"]
+
+
+def test_a_lock_is_held_once_and_names_its_holder(tmp_path):
+    path = tmp_path / "checkpoints" / "model1" / "lock"
+    with lock.held(path, "ex1 pytorch model1"):
+        assert f"process {os.getpid()} on " in path.read_text()
+        with pytest.raises(UserError, match=rf"ex1 pytorch model1 is being run by process {os.getpid()} on .*"
+                                            rf"\(python .*\) \(it holds {path}\)"):
+            with lock.held(path, "ex1 pytorch model1"):
+                pass
+        with lock.held(tmp_path / "checkpoints" / "model2" / "lock", "model2"):  # another model: no conflict
+            pass
+    with lock.held(path, "ex1 pytorch model1"):  # released
+        pass
+
+
+def test_a_run_keeps_a_fuller_record_unless_it_repeats_it_at_least():
+    record = record_of()
+    record.update(epochs=20, limit=None, n_train=54000, n_test=10000, batch_size=128, seed=0, val_split=0.1,
+                  optimizer={"name": "Adam", "lr": 0.001}, deterministic=False, settings={"weights": "none"})
+    same = {"epochs": 20, "limit": None, "n_train": 54000, "n_test": 10000, "batch_size": 128, "lr": 0.001,
+            "seed": 0, "val_split": 0.1, "deterministic": False, "settings": {"weights": "none"}}
+    assert preflight.shortfall(record, same) == []
+    assert preflight.shortfall(record, {**same, "epochs": 100}) == []  # longer: it may replace it
+    assert preflight.shortfall(record, {**same, "limit": 500, "epochs": 1, "n_train": 450, "n_test": 500}) == [
+        "1 epoch where the record has 20", "450 training images where the record has 54,000",
+        "500 test images where the record has 10,000", "--limit 500 where the record has all images"]
+    assert preflight.shortfall(record, {**same, "seed": 1, "settings": {"weights": "imagenet"}}) == [
+        "--seed 1 where the record has 0", "--weights imagenet where the record has none"]
