@@ -187,6 +187,7 @@ def check_writable(folder, what: str = "") -> None:
     try:
         if not existing.is_dir():
             raise NotADirectoryError(20, "Not a directory", str(existing))
+        remove_stale(existing, "write-test")
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:

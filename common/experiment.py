@@ -15,6 +15,11 @@ MultiWorkerMirroredStrategy) all run this flow: all of them train and predict
 (``backend.is_main()``) prints and writes the figures and the record;
 ``backend.distribution()`` says what went into the
 record's "distributed" (None for one process on one device).
+
+Before the framework loads, ``common.preflight`` checks that every output of
+every model can be written (and, in the repository, that no fuller record
+would be replaced); the main process then holds each model's lock
+(``common.lock``) until its outputs are written, as one set.
 """
 from __future__ import annotations
 

@@ -395,20 +395,28 @@ class EpochLine(keras.callbacks.Callback):
               f"  | {self.seconds[-1]:.1f} s", flush=True)
 
 
-# Errors of checkpoint writes that failed, kept for the life of the process: h5py, after a failed write
-# (a full disk), prints errors when the objects of that write are freed and crashes in the interpreter's
-# teardown, which common.entry.exit_process skips.
+# Errors of Keras writes that failed, kept for the life of the process: h5py, after a failed write (a full
+# disk), prints errors when the objects of that write are freed and crashes in the interpreter's teardown,
+# which common.entry.exit_process skips.
 FAILED_WRITES = []
+
+
+@contextlib.contextmanager
+def failed_writes_kept():
+    """Around a Keras write (h5py underneath): if it fails, its error (and, through its traceback, h5py's
+    objects) stays alive; the error goes on to the caller, which says it in one line."""
+    try:
+        yield
+    except Exception as exc:
+        FAILED_WRITES.append(exc)
+        raise
 
 
 def save_state(model, folder) -> None:
     # One file: the weights, the layers' random-generator states and, the optimizer being built by then,
     # Adam's moments and step count.
-    try:
+    with failed_writes_kept():
         model.save_weights(folder / "model.weights.h5")
-    except Exception as exc:
-        FAILED_WRITES.append(exc)  # with its traceback, which holds h5py's objects; Checkpoint.save says it
-        raise
 
 
 def state_bytes(model) -> int:

@@ -317,7 +317,8 @@ def test_temporary_files_a_killed_run_left_are_removed_by_the_next(tiny_data, tm
     checkpoint = meta_path(tmp_path, "pytorch").parent
     left = [record.parent / f".model1.json.{gone}.0badf00d.tmp",
             layout.figure(tmp_path, "ex1", "pytorch", "model1", "loss").parent / f".model1_loss.png.{gone}.1.tmp",
-            checkpoint / f".epoch-7.{gone}.2.tmp", checkpoint / f".meta.json.{gone}.3.tmp"]
+            checkpoint / f".epoch-7.{gone}.2.tmp", checkpoint / f".meta.json.{gone}.3.tmp",
+            tmp_path / f".write-test.{gone}.4.tmp"]  # the probe of a check that --out is writable
     for path in left:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("cut short by SIGKILL")
