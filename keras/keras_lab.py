@@ -545,8 +545,12 @@ def save_model(model, path) -> None:
     ``path`` is the temporary name common.atomic renames into place with the run's other outputs; Keras
     saves only to a name ending in .keras, so it saves beside it under one and renames."""
     keras_name = Path(f"{path}.keras")
-    model.save(keras_name)
-    os.replace(keras_name, path)
+    try:
+        with failed_writes_kept():  # a failed h5py write stays one line (see failed_writes_kept)
+            model.save(keras_name)
+        os.replace(keras_name, path)
+    finally:
+        keras_name.unlink(missing_ok=True)
 
 
 def load_model(path, make):
