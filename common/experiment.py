@@ -142,7 +142,7 @@ def train_one(exercise, args, backend, device, split: Split, name: str) -> dict:
     if not backend.is_main():
         backend.barrier()  # the main process writes the outputs
         return None
-    record = make_record(exercise, args, device, backend.versions(), split, output, described, epochs,
+    record = make_record(exercise, args, device, backend.versions(), split, name, described, epochs,
                          params, train_time, history, probs, distributed=backend.distribution(),
                          precision=backend.run_precision())
     # A resumed run's time adds this process's to the epochs saved before; its device and load are this process's.
@@ -199,10 +199,9 @@ def reduced_settings(exercise, args, split, name, epochs, precision="fp32") -> l
     return notes
 
 
-def make_record(exercise, args, device, versions, split, output, described, epochs, params,
+def make_record(exercise, args, device, versions, split, name, described, epochs, params,
                 train_time, history, probs, distributed=None, precision="fp32") -> dict:
-    """``output``: the model's name, or its name with the precision asked for (output_name)."""
-    name = output.rsplit("-", 1)[0] if output.endswith(("-bf16", "-fp16")) else output
+    output = output_name(name, args)  # model7, or model7-bf16 for a precision asked for by name
     predicted = probs.argmax(axis=1)
     matrix = evaluation.confusion_matrix(split.y_test, predicted, len(split.class_names))
     return {

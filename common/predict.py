@@ -74,8 +74,6 @@ def read_record(path: Path) -> dict:
 
 def run_args(exercise, record: dict, options):
     """The options the model was trained with, as far as building and predicting need them."""
-    import argparse
-
     from common.cli import build_parser as exercise_parser
 
     args = exercise_parser(exercise).parse_args([])
@@ -87,7 +85,7 @@ def run_args(exercise, record: dict, options):
     args.precision = record.get("precision", "fp32")  # as it trained and was measured
     args.mixed_precision = "channels_last" in record.get("device", "") or record["framework"] == "keras"
     args.device, args.batch_size, args.seed = options.device, record.get("batch_size", 128), record.get("seed", 0)
-    return argparse.Namespace(**vars(args))
+    return args
 
 
 def load_image(path: str, dataset: str) -> np.ndarray:
