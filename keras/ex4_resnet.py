@@ -68,6 +68,11 @@ CIFAR10 = (32, 32, 3)
 
 # --- the models -------------------------------------------------------------
 
+# The report's models in its order, with the epochs it trained each for, and the data set: plain
+# literals, so the campaign and the report read them from this file without importing a framework.
+DATASET = "cifar10"
+EPOCHS = {"MyResNet": 20, "MyResNetDA": 20}  # the report gives no epochs: 20, as elsewhere
+
 def my_resnet(args, augmentation=list, name="MyResNet"):
     """[augmentation] - [Resizing] - ImageNet preprocessing - ResNet50 - GlobalAveragePooling2D - Dense softmax."""
     import keras

@@ -42,6 +42,11 @@ from common.exercise import Exercise  # noqa: E402
 REPORT_AUGMENTATION = RandomAffinePerImage(scale=(0.2, 1.2), shear=10, horizontal_flip=True, rotation=10)
 
 
+# The report's models in its order, with the epochs it trained each for, and the data set: plain
+# literals, so the campaign and the report read them from this file without importing a framework.
+DATASET = "cifar10"
+EPOCHS = {"PraisyNet": 20, "PraisyNetDA": 100}
+
 def praisynet():
     from torch import nn
     return nn.Sequential(

@@ -66,6 +66,11 @@ DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fa
 
 # --- the model --------------------------------------------------------------
 
+# The report's models in its order, with the epochs it trained each for, and the data set: plain
+# literals, so the campaign and the report read them from this file without importing a framework.
+DATASET = "cifar10"
+EPOCHS = {"MyResNet": 20, "MyResNetDA": 20}  # the report gives no epochs: 20, as elsewhere
+
 def my_resnet(args):
     """torchvision's ResNet50 with a new classifier, behind upsampling and the weights' own normalisation."""
     from torch import nn
