@@ -1,15 +1,28 @@
-"""Atomic file writes: a crash, Ctrl-C, SIGTERM or a full disk never leaves a half-written output.
+"""Atomic file writes: a crash, Ctrl-C, SIGTERM or a full disk never leaves a half-written or a missing output.
 
 Every new file or folder is written beside its target under a temporary name,
-``.<name>.<pid>.<random>.tmp``, and renamed over the target only once it is
-complete (``os.replace`` is atomic on POSIX and Windows). ``replace_together``
-does this for a set (a model's figures, ten worst and record): all of them
-are written before any is renamed, so the previous set stays whole until the
-new one is complete, and a failure leaves it as it was. Temporary names carry
-their writer's process id: the next write of the same target removes those
-a killed process left behind. An OSError while writing (a full disk, a path
-component that is a file, a read-only folder) becomes a one-line UserError
-naming the target.
+``.<name>.<pid>.<random>.tmp``, and renamed onto the target only once it is
+complete. ``replace_together`` does this for a set (a model's figures, ten
+worst, trained model and record; a checkpoint's meta.json; the README): all
+of them are written before any is renamed, so the previous set stays whole
+until the new one is complete, and a failure while writing leaves it as it
+was.
+
+The swap itself never leaves a moment without the file: each file is renamed
+onto its target (``os.replace``, atomic on POSIX and Windows), never moved
+aside first. A folder (ten_worst/<ex>/<fw>/<model>/) stays a real folder: its
+files are renamed onto the old ones one by one, and the old files the new set
+lacks are moved out after. Ctrl-C and SIGTERM are held during the swap
+(``interrupts_deferred``); if a rename fails, the files already replaced get
+their old versions back, each by one rename (the old file keeps a second name,
+a hard link, until the set is in place). A SIGKILL or power cut in the
+milliseconds of a swap can leave a mix of old and new files, each of them
+whole.
+
+Temporary names carry their writer's process id: the next write of the same
+target removes those a killed process left behind. An OSError while writing
+(a full disk, a path component that is a file, a read-only folder) becomes a
+one-line UserError naming the target.
 
 New files and folders are created by ordinary ``open`` and ``mkdir``, so they
 follow the user's umask (tempfile's mkstemp and mkdtemp would make them 0600
@@ -25,6 +38,8 @@ import shutil
 import signal
 import threading
 from pathlib import Path
+from typing import Optional
+
 from common.errors import UserError, reason
 
 
@@ -85,26 +100,111 @@ def _fault(path, exc: OSError) -> UserError:
     return UserError(f"{path}: cannot be written ({_why(Path(path), exc)}); nothing was replaced")
 
 
-def _move_into_place(pairs: list) -> None:
-    """Rename each (temporary, target) over its target, in order; if one fails, put the old targets back."""
-    done = []  # (target, the old target moved aside, or None)
+def _backup(path: Path, backup: Path) -> Optional[Path]:
+    """A second name, ``backup``, for the file ``path`` (a hard link; a copy where the file system has none), so
+    that it can be put back by one rename; the file itself stays where it is. None: there is no file there."""
+    if not os.path.lexists(path):
+        return None
     try:
-        for tmp, path in pairs:
-            aside = None
-            if path.exists() or path.is_symlink():  # kept until every rename has worked
-                aside = temporary_path(path)
-                os.replace(path, aside)
-            done.append((path, aside))
-            os.replace(tmp, path)
-    except OSError as exc:
-        for restored, aside in reversed(done):
-            _remove(restored)  # the new one, if it got there
-            if aside is not None:
-                os.replace(aside, restored)
-        raise _fault(path, exc) from None
-    for _, aside in done:
-        if aside is not None:
-            _remove(aside)
+        os.link(path, backup, follow_symlinks=False)
+    except (OSError, NotImplementedError):  # FAT, some network shares: no hard links
+        shutil.copy2(path, backup, follow_symlinks=False)
+    return backup
+
+
+class _Swap:
+    """The renames that put a staged set in place, each one undoable by one rename.
+
+    A file is renamed onto its target (``os.replace``): the target is its old file until that instant and
+    its new one after, never missing. A folder cannot be renamed onto a folder that holds files, so a
+    staged folder's files are renamed onto the target folder's files one by one (each the same atomic
+    rename), and the target folder's files the new one lacks are then moved out. The target folder stays a
+    real folder throughout (ten_worst/<ex>/<fw>/<model>/ is a folder of PNGs in git: no links, no
+    versioned folder beside it). What the undo needs is kept under temporary names: a hard link to each file
+    replaced, the files moved out.
+    """
+
+    def __init__(self):
+        self.undo = []          # callables putting back what each rename changed, in the order done
+        self.leftovers = []     # backups to remove once the set is in place
+
+    def file(self, new: Path, target: Path, aside: Optional[Path] = None) -> None:
+        """``aside``: the folder to keep the old file's second name in (default: beside it)."""
+        if target.is_dir() and not target.is_symlink():
+            raise IsADirectoryError(21, "Is a directory", str(target))
+        backup = _backup(target, aside / target.name if aside is not None else temporary_path(target))
+        if backup is not None and aside is None:
+            self.leftovers.append(backup)
+        os.replace(new, target)
+        self.undo.append(lambda: os.replace(backup, target) if backup is not None else _remove(target))
+
+    def folder(self, new: Path, target: Path) -> None:
+        if not os.path.lexists(target):
+            os.replace(new, target)  # a folder renamed to a free name: all of it appears at once
+            self.undo.append(lambda: os.replace(target, new))
+            return
+        if target.is_symlink() or not target.is_dir():
+            raise NotADirectoryError(20, "Not a directory (a file is in the way)", str(target))
+        remove_stale(target)  # what a killed writer left inside
+        aside = temporary_path(target)  # beside it: the old files' second names, the files the new one lacks
+        aside.mkdir()
+        self.leftovers.append(aside)
+        entries = sorted(new.iterdir())
+        names = {entry.name for entry in entries}
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                self.folder(entry, target / entry.name)
+            else:
+                self.file(entry, target / entry.name, aside)
+        for entry in sorted(target.iterdir()):
+            if entry.name not in names and not _temporary(entry.name):
+                os.replace(entry, aside / entry.name)
+                self.undo.append(lambda entry=entry: os.replace(aside / entry.name, entry))
+
+    def put_back(self) -> bool:
+        """Undo every rename, the last first: each target is again its old file (or absent, as it was).
+        False if one could not be undone (its old version then stays under its temporary name)."""
+        undone = True
+        for undo in reversed(self.undo):
+            try:
+                undo()
+            except OSError:
+                undone = False
+        self.undo.clear()
+        return undone
+
+    def finish(self) -> None:
+        for leftover in self.leftovers:
+            _remove(leftover)
+
+
+def _temporary(name: str) -> bool:
+    """Whether ``name`` is one of our temporary names (a write in progress, or a killed one's): not an output."""
+    return name.startswith(".") and (name.endswith(".tmp") or name.endswith(".tmp.keras"))
+
+
+def _move_into_place(pairs: list) -> None:
+    """Rename each (staged, target) onto its target, in order, with Ctrl-C and SIGTERM held until all are done.
+
+    Every target is its old version or its new one at every instant, never missing. If a rename fails (or
+    an interrupt is raised inside the swap anyway), the targets already replaced get their old versions
+    back, each by one rename, and an OSError is a one-line UserError.
+    """
+    swap = _Swap()
+    with interrupts_deferred():
+        try:
+            for tmp, path in pairs:
+                if tmp.is_dir() and not tmp.is_symlink():
+                    swap.folder(tmp, path)
+                else:
+                    swap.file(tmp, path)
+        except BaseException as exc:
+            if swap.put_back():
+                swap.finish()
+            if isinstance(exc, OSError):
+                raise _fault(path, exc) from None
+            raise
+        swap.finish()  # before a Ctrl-C held meanwhile is raised
 
 
 @contextlib.contextmanager
@@ -139,11 +239,9 @@ def atomic_path(path):
 
 @contextlib.contextmanager
 def atomic_dir(path):
-    """Yield a fresh temporary folder; once the block has filled it, it replaces ``path`` whole.
-
-    Used for ten_worst/<ex>/<fw>/<model>/ and each checkpoint, so a re-run never mixes its files
-    with those of an earlier run.
-    """
+    """Yield a fresh temporary folder; once the block has filled it, its files replace those of ``path``, and
+    the files of ``path`` it lacks are removed: ``path`` ends holding exactly the new files, and stays a folder
+    whose every file is, at every instant, its old or its new version (see the module's docstring)."""
     with _staged([path]) as (tmp,):
         tmp.mkdir()
         yield tmp
@@ -221,18 +319,25 @@ def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
     return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
 
 
+_DEFERRING = []  # non-empty while an interrupts_deferred block runs (the blocks nest)
+
+
 @contextlib.contextmanager
 def interrupts_deferred():
-    """Hold Ctrl-C and SIGTERM until the block ends, so a run's figures and record are written as a set."""
-    if threading.current_thread() is not threading.main_thread():
+    """Hold Ctrl-C and SIGTERM until the block ends, so a run's figures and record are written as a set.
+
+    Blocks nest: an inner one (every swap of common.atomic is one) holds them until the outermost ends."""
+    if threading.current_thread() is not threading.main_thread() or _DEFERRING:
         yield
         return
     received = []
     previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
+    _DEFERRING.append(True)
     try:
         yield
     finally:
+        _DEFERRING.pop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if received:

@@ -6,8 +6,10 @@ not fail), or by a path component that is a regular file.
 """
 import json
 import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,3 +209,230 @@ def test_a_run_keeps_a_fuller_record_unless_it_repeats_it_at_least():
         "500 test images where the record has 10,000", "--limit 500 where the record has all images"]
     assert preflight.shortfall(record, {**same, "seed": 1, "settings": {"weights": "imagenet"}}) == [
         "--seed 1 where the record has 0", "--weights imagenet where the record has none"]
+
+
+# --- no instant without the file (issue 34, item 3) -------------------------------------------------------
+
+class Interrupted(KeyboardInterrupt):
+    """The injected Ctrl-C (a KeyboardInterrupt raised where no real signal can arrive: inside a rename)."""
+
+
+def old_set(root):
+    """A set as write_outputs leaves one: two figures, a ten-worst folder, a record. {target: old content}."""
+    ten = root / "ten_worst" / "model1"
+    ten.mkdir(parents=True)
+    files = {root / "a.png": "old a", root / "b.png": "old b", ten / "1.png": "old 1", ten / "2.png": "old 2",
+             ten / "3.png": "old 3", ten / "ten_worst.csv": "old csv", root / "record.json": "old record"}
+    for path, text in files.items():
+        path.write_text(text)
+    return files
+
+
+NEW_SET = {"a.png": "new a", "b.png": "new b", "1.png": "new 1", "2.png": "new 2", "ten_worst.csv": "new csv",
+           "record.json": "new record"}  # the new ten worst has no 3.png
+
+
+def replace_with_new_set(root):
+    def ten_worst(folder):
+        folder.mkdir()
+        for name in ("1.png", "2.png", "ten_worst.csv"):
+            (folder / name).write_text(NEW_SET[name])
+    atomic.replace_together({"a": (root / "a.png", lambda tmp: tmp.write_text(NEW_SET["a.png"])),
+                             "b": (root / "b.png", lambda tmp: tmp.write_text(NEW_SET["b.png"])),
+                             "ten": (root / "ten_worst" / "model1", ten_worst),
+                             "record": (root / "record.json", lambda tmp: tmp.write_text(NEW_SET["record.json"]))})
+
+
+def assert_each_file_old_or_new(old: dict):
+    """Every output of the set is there, and holds its old or its new content (3.png: old, or gone once the
+    new ten worst is in)."""
+    folder = next(iter(p.parent for p in old if p.name == "1.png"))
+    assert folder.is_dir() and not folder.is_symlink()
+    for path, text in old.items():
+        if path.name == "3.png" and not path.exists():
+            continue
+        assert path.exists(), f"{path.name} missing"
+        assert path.read_text() in (text, NEW_SET.get(path.name)), path.name
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no temporary name in the folder
+
+
+def count_renames(tmp_path, monkeypatch) -> int:
+    real, calls = os.replace, []
+    monkeypatch.setattr(atomic.os, "replace", lambda *a: (calls.append(a), real(*a))[1])
+    old_set(tmp_path / "count")
+    replace_with_new_set(tmp_path / "count")
+    monkeypatch.setattr(atomic.os, "replace", real)
+    return len(calls)
+
+
+def test_every_file_of_a_set_is_its_old_or_its_new_version_at_every_rename(tmp_path, monkeypatch):
+    """A Ctrl-C raised at any rename of the swap (injected inside os.replace: the one place no deferral can
+    cover) leaves every file there, whole; the set is put back as it was. Before each rename, too, every
+    file is there: nothing is moved aside first."""
+    renames = count_renames(tmp_path, monkeypatch)
+    assert renames >= 6
+    real = os.replace
+    for n in range(1, renames + 1):
+        root = tmp_path / f"at-{n}"
+        old = old_set(root)
+        calls = []
+
+        def replace(src, dst, old=old, calls=calls, n=n):
+            assert_each_file_old_or_new(old)  # the instant before this rename
+            calls.append(dst)
+            if len(calls) == n:
+                raise Interrupted
+            real(src, dst)
+        monkeypatch.setattr(atomic.os, "replace", replace)
+        with pytest.raises(Interrupted):
+            replace_with_new_set(root)
+        monkeypatch.setattr(atomic.os, "replace", real)
+        assert {path: path.read_text() for path in old} == old, f"interrupted at rename {n}: not put back"
+        assert not list(root.rglob(".*")), f"interrupted at rename {n}: temporary files left"
+    root = tmp_path / "whole"
+    old = old_set(root)
+    replace_with_new_set(root)
+    assert {p.name: p.read_text() for p in root.rglob("*") if p.is_file()} == NEW_SET  # 3.png gone
+    assert not list(root.rglob(".*"))
+
+
+def test_a_real_ctrl_c_during_the_swap_waits_until_the_set_is_in_place(tmp_path, monkeypatch):
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler at once, between two bytecodes
+        real(src, dst)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    old = old_set(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        replace_with_new_set(tmp_path)
+    assert {p.name: p.read_text() for p in tmp_path.rglob("*") if p.is_file()} == NEW_SET
+    assert len(old) == 7
+
+
+def test_the_readme_and_a_checkpoints_meta_are_never_missing(tmp_path, monkeypatch):
+    """write_text (the README's rebuild, a checkpoint's meta.json): one file, one rename, nothing moved aside."""
+    readme = tmp_path / "README.md"
+    readme.write_text("old")
+    real = os.replace
+    for n in (1, 2):
+        calls = []
+
+        def replace(src, dst, calls=calls, n=n):
+            assert readme.read_text() == "old"
+            calls.append(dst)
+            if len(calls) == n:
+                raise Interrupted
+            real(src, dst)
+        monkeypatch.setattr(atomic.os, "replace", replace)
+        try:
+            atomic.write_text(readme, "new")
+        except Interrupted:
+            pass
+        monkeypatch.setattr(atomic.os, "replace", real)
+        assert readme.read_text() in ("old", "new") and [p.name for p in tmp_path.iterdir()] == ["README.md"]
+        readme.write_text("old")
+
+
+def checkpoint_state(folder: Path) -> tuple:
+    """(epoch, state) of the checkpoint in ``folder`` as --resume reads it, or a failure of the test."""
+    meta = json.loads((folder / "meta.json").read_text())
+    state = folder / meta["state"]
+    assert state.is_dir() and (state / "w").read_text() == f"weights {meta['epoch']}", "meta.json names no state"
+    return meta["epoch"], (state / "w").read_text()
+
+
+def test_a_checkpoint_is_never_lost_whatever_rename_a_ctrl_c_cuts(tmp_path, monkeypatch):
+    """issue 34: a Ctrl-C between moving meta.json aside and moving the new one in left no meta.json; the next
+    --resume started from epoch 1 and deleted the saved epoch."""
+    def save(folder, epoch, signature=SIGNATURE):
+        Checkpoint(folder, signature, False, 5).save(
+            epoch, {"loss": [1.0] * epoch}, lambda state: (state / "w").write_text(f"weights {epoch}"))
+
+    real = os.replace
+    for n in range(1, 4):
+        folder = tmp_path / f"at-{n}"
+        save(folder, 1)
+        calls = []
+
+        def replace(src, dst, folder=folder, calls=calls, n=n):
+            assert checkpoint_state(folder)[0] in (1, 2)
+            calls.append(dst)
+            if len(calls) == n:
+                raise Interrupted
+            real(src, dst)
+        monkeypatch.setattr(atomic.os, "replace", replace)
+        try:
+            save(folder, 2)
+        except Interrupted:
+            pass
+        monkeypatch.setattr(atomic.os, "replace", real)
+        assert checkpoint_state(folder)[0] in (1, 2)
+        loaded = Checkpoint(folder, SIGNATURE, True, 5).load(lambda state: (state / "w").read_text())
+        assert loaded[0] in (1, 2) and loaded[2] == f"weights {loaded[0]}"
+
+    # The same epoch saved again (a restart after epoch 1): the folder meta.json names is not replaced under it.
+    folder = tmp_path / "again"
+    save(folder, 1)
+    names = []
+    monkeypatch.setattr(atomic.os, "replace", lambda src, dst: (names.append(Path(dst).name), real(src, dst))[1])
+    save(folder, 1, {**SIGNATURE, "seed": 1})
+    monkeypatch.setattr(atomic.os, "replace", real)
+    assert "epoch-1" not in names  # written under another name, then meta.json pointed at it
+    assert checkpoint_state(folder) == (1, "weights 1")
+    assert len([p for p in folder.iterdir() if p.name.startswith("epoch-")]) == 1
+
+
+# --- resume: the precision, both ways; a state that does not load (issue 34, item 2) ------------------------
+
+def test_resume_compares_the_precision_both_ways_and_an_unrecorded_one_is_fp32(tmp_path):
+    read = lambda folder: (folder / "w").read_text()  # noqa: E731
+    bf16 = tmp_path / "bf16"
+    saved_checkpoint(bf16, {**SIGNATURE, "precision": "bf16"})
+    for fp32 in (SIGNATURE, {**SIGNATURE, "precision": "fp32"}):  # the run's signature, fp32 implied or said
+        with pytest.raises(UserError, match=r"other settings \(precision 'bf16' vs 'fp32'\).*--precision bf16"):
+            Checkpoint(bf16, fp32, True, 5).load(read)
+    assert Checkpoint(bf16, {**SIGNATURE, "precision": "bf16"}, True, 5).load(read)[0] == 2
+
+    older = tmp_path / "older"  # made before precisions were recorded: fp32
+    saved_checkpoint(older, SIGNATURE)
+    meta = json.loads((older / "meta.json").read_text())
+    meta["signature"].pop("precision", None)
+    (older / "meta.json").write_text(json.dumps(meta))
+    assert Checkpoint(older, {**SIGNATURE, "precision": "fp32"}, True, 5).load(read)[0] == 2
+    with pytest.raises(UserError) as error:
+        Checkpoint(older, {**SIGNATURE, "precision": "bf16"}, True, 5).load(read)
+    message = str(error.value)
+    assert "other settings (precision 'fp32' vs 'bf16')" in message and "--precision fp32" in message
+    assert "older version" not in message and "delete" not in message  # a valid checkpoint, of another precision
+
+    # A setting the checkpoint states and this run does not: compared too.
+    with pytest.raises(UserError, match=r"other settings \(data 'sha256:aaaa', which this run does not state\)"):
+        Checkpoint(older, {k: v for k, v in SIGNATURE.items() if k != "data"}, True, 5).load(read)
+
+
+def test_a_state_that_does_not_load_is_one_line(tmp_path):
+    saved_checkpoint(tmp_path, SIGNATURE)
+
+    def load_state_dict(folder):  # what torch says when the saved weights do not fit the model
+        raise RuntimeError("Error(s) in loading state_dict for Sequential:\n\tsize mismatch for 1.weight: copying "
+                           "a param with shape torch.Size([10, 784]) from checkpoint, the shape in current model "
+                           "is torch.Size([128, 784]).")
+    for restart in (False, True):
+        with pytest.raises(UserError) as error:
+            Checkpoint(tmp_path, SIGNATURE, True, 5, restart=restart).load(load_state_dict)
+        message = str(error.value)
+        assert "\n" not in message and "does not load into this model" in message and "size mismatch" in message
+        assert "run without --resume" in message
+
+
+@pytest.mark.parametrize("meta", ['[1, 2]', '{"epoch": "2", "history": {}, "signature": {}, "state": "epoch-2"}',
+                                  '{"epoch": 2, "history": [], "signature": [], "state": "epoch-2"}',
+                                  "[" * 100_000 + "]" * 100_000])
+def test_a_meta_json_of_any_shape_is_one_line(tmp_path, meta):
+    saved_checkpoint(tmp_path, SIGNATURE)
+    (tmp_path / "meta.json").write_text(meta)
+    with pytest.raises(UserError, match="does not parse"):
+        Checkpoint(tmp_path, SIGNATURE, True, 5).load(lambda folder: None)
