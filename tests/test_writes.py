@@ -436,3 +436,99 @@ def test_a_meta_json_of_any_shape_is_one_line(tmp_path, meta):
     (tmp_path / "meta.json").write_text(meta)
     with pytest.raises(UserError, match="does not parse"):
         Checkpoint(tmp_path, SIGNATURE, True, 5).load(lambda folder: None)
+
+
+# --- one rule for replacing a committed record, wherever --out points (issue 34, item 1) -----------------------
+
+COMMITTED = {"epochs": 20, "limit": None, "n_train": 54000, "n_test": 10000, "batch_size": 128, "seed": 0,
+             "val_split": 0.1, "optimizer": {"name": "Adam", "lr": 0.001}, "deterministic": False, "settings": {},
+             "precision": "fp32", "data_sha256": "sha256:" + "a" * 64}
+SAME_RUN = {"epochs": 20, "limit": None, "n_train": 54000, "n_test": 10000, "batch_size": 128, "lr": 0.001,
+            "seed": 0, "val_split": 0.1, "deterministic": False, "settings": {}, "precision": "fp32",
+            "data_sha256": "sha256:" + "a" * 64}
+
+
+@pytest.fixture
+def repository(tmp_path):
+    """(a repository's root holding a committed record, the record's path)."""
+    root = tmp_path / "repository"
+    path = layout.record(root, "ex1", "pytorch", "lab3")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({**record_of("lab3"), **COMMITTED}))
+    return root, path
+
+
+def refused(path, run, root, force=False) -> str:
+    """The one line refusing ``run`` over the record at ``path``, or "" when it may replace it."""
+    try:
+        preflight.refuse_replacing(path, run, force, repository=root)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return str(exc)
+    return ""
+
+
+def test_a_committed_record_is_replaced_only_by_the_same_experiment(repository):
+    root, path = repository
+    assert refused(path, SAME_RUN, root) == ""
+    assert refused(path, {**SAME_RUN, "epochs": 100}, root) == ""  # longer: the same experiment, fuller
+    assert "--precision bf16 where the record has fp32" in refused(path, {**SAME_RUN, "precision": "bf16"}, root)
+    assert "other data (digest sha256:bbbbbbbb... where the record has sha256:aaaaaaaa...)" in \
+        refused(path, {**SAME_RUN, "data_sha256": "sha256:" + "b" * 64}, root)
+    quick = refused(path, {**SAME_RUN, "epochs": 1, "limit": 200, "n_train": 180, "n_test": 200}, root)
+    assert all(words in quick for words in ("is kept", "1 epoch where the record has 20", "--limit 200",
+                                            "180 training images", "--out DIR", "--force"))
+    path.write_text(json.dumps({**json.loads(path.read_text()), "settings": {"weights": "none"}}))  # as ex4's
+    assert refused(path, {**SAME_RUN, "settings": {"weights": "none"}}, root) == ""
+    assert "--weights imagenet where the record has none" in refused(
+        path, {**SAME_RUN, "settings": {"weights": "imagenet"}}, root)
+    assert refused(path, {**SAME_RUN, "precision": "bf16"}, root, force=True) == ""
+
+
+def test_the_rule_holds_wherever_out_points_and_only_there(repository, tmp_path):
+    root, path = repository
+    bf16 = {**SAME_RUN, "precision": "bf16", "epochs": 1}
+    link = tmp_path / "link-to-repository"
+    link.symlink_to(root)
+    for named in (path, root / "." / "results" / ".." / "results" / "ex1" / "pytorch" / "lab3.json",
+                  layout.record(link, "ex1", "pytorch", "lab3")):
+        assert "is kept" in refused(named, bf16, root), named
+    scratch = layout.record(tmp_path / "scratch", "ex1", "pytorch", "lab3")  # a record elsewhere: any run replaces it
+    scratch.parent.mkdir(parents=True)
+    scratch.write_text(path.read_text())
+    assert refused(scratch, bf16, root) == ""
+
+
+def test_a_record_without_its_datas_digest_or_precision(repository):
+    """Records written before they held a digest cannot be shown to be the same data: kept (--force replaces).
+    One without a precision was fp32."""
+    root, path = repository
+    older = {key: value for key, value in json.loads(path.read_text()).items() if key not in ("precision",)}
+    path.write_text(json.dumps(older))
+    assert refused(path, SAME_RUN, root) == ""
+    assert "--precision bf16 where the record has fp32" in refused(path, {**SAME_RUN, "precision": "bf16"}, root)
+    del older["data_sha256"]
+    path.write_text(json.dumps(older))
+    assert "does not state its data's digest" in refused(path, SAME_RUN, root)
+    assert refused(path, SAME_RUN, root, force=True) == ""
+    # The campaign plans without the data (it does not load it): the digest is compared only when given.
+    assert preflight.shortfall(older, {k: v for k, v in SAME_RUN.items() if k != "data_sha256"}) == []
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"a string"', "{cut", "[" * 100_000 + "]" * 100_000, "\xff\xfe"])
+def test_a_committed_record_of_any_shape_is_kept_in_one_line(repository, text):
+    root, path = repository
+    path.write_text(text, encoding="latin-1")
+    assert "is kept" in refused(path, SAME_RUN, root)
+
+
+def test_run_settings_hold_the_data_and_the_precision_once_known():
+    import argparse
+    args = argparse.Namespace(limit=None, batch_size=128, lr=0.001, seed=0, val_split=0.1, deterministic=False,
+                              record_settings={}, precision="auto")
+    split = tiny_split()
+    assert "precision" not in preflight.run_settings(args, 20, split)  # auto: chosen once the framework is up
+    run = preflight.run_settings(args, 20, split, precision="bf16")
+    assert run["precision"] == "bf16" and run["data_sha256"] == split.digest and run["n_train"] == 64
+    assert preflight.known_precision(argparse.Namespace(precision="fp32")) == "fp32"
+    assert preflight.known_precision(argparse.Namespace(precision="auto")) is None
