@@ -8,7 +8,15 @@
 process: never both frameworks in one) and write
 ``results/benchmarks/<framework>.json``; this module chooses their models from
 the exercise scripts' registries, parses their common options, and renders the
-records as markdown. The README section lies between ``<!-- performance:begin -->``
+records as markdown.
+
+A benchmark record of the repository (``results/benchmarks/*.json``, wherever
+--out names it: a relative or absolute path, or through a link) is replaced only
+by a benchmark at least as full: every model and precision it holds, measured
+at least as long (--seconds), with the same batch size and seed, and its extra
+parts (the DataLoader comparison, evaluation and figures). A shorter or partial
+one is refused in one line, before measuring when the plan already falls short,
+else before writing; --force replaces it anyway, --out FILE writes elsewhere. The README section lies between ``<!-- performance:begin -->``
 and ``<!-- performance:end -->``; missing markers are added in a "## Performance"
 section just before "## Other machines". Text outside the markers is never
 touched, and a second run changes nothing (the section holds only what the
@@ -138,6 +146,9 @@ def build_parser(framework: str, description: str) -> argparse.ArgumentParser:
                         metavar="P",
                         help="time every model in each of these precisions, side by side: fp32 bf16 fp16 "
                              "(default: fp32, and bf16 where the device computes it natively)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the repository's benchmark record even when it holds more models, precisions "
+                             "or parts, or longer measurements, than this run")
     parser.add_argument("--list", action="store_true", help="list the models it would time and exit")
     return parser
 
@@ -155,11 +166,13 @@ def benchmark_main(framework: str, description: str, run, argv=None, add_options
             add_options(parser)
         args = parser.parse_args(argv)
         check_args(args, framework)
+        FORCE.append(args.force)
         registry = load_registry(framework)
         entries = select(registry, args.models)
         if args.list:
             print(format_list(entries))
             return 0
+        refuse_replacing(args.out, planned_record(args, entries), args.force)  # before minutes of measuring
         run(args, registry, entries)
         return 0
 
@@ -310,12 +323,82 @@ def new_record(framework: str, args, started: datetime.datetime, load_start, sof
     }
 
 
-def save_record(record: dict, out: Path) -> None:
-    """Write the record (atomically: an interrupted benchmark leaves the old one) and print its table."""
+def save_record(record: dict, out: Path, force: Optional[bool] = None) -> None:
+    """Write the record (atomically: an interrupted benchmark leaves the old one) and print its table; a record
+    of the repository is replaced only by one at least as full (``refuse_replacing``), unless ``force`` (None:
+    the --force of the command line ``benchmark_main`` parsed)."""
     record["load_average_end"] = load_average()
+    refuse_replacing(out, record, FORCE[-1] if force is None else force)
     write_json(out, record)
     print("\n" + render(record))
     print(f"\nrecord -> {out}", flush=True)
+
+
+# --- a fuller record is kept -------------------------------------------------------
+
+FORCE = [False]  # the last --force benchmark_main parsed, for save_record
+EXTRA_PARTS = {"dataloader_comparison": "the DataLoader comparison (--compare-dataloader)",
+               "evaluation_figures": "the evaluation and figures timing (--eval-figures)"}
+
+
+def planned_record(args, entries: list) -> dict:
+    """What a benchmark of ``args`` will record, as far as it is known before measuring: the precisions only when
+    --precision names them (else the framework adds the one it picks to fp32)."""
+    precisions = args.precisions or ["fp32"]
+    plan = {"models": [{"id": e.id, "precision": p} for e in entries for p in precisions],
+            "seconds": args.seconds, "batch_size": args.batch_size, "seed": args.seed,
+            "precisions_known": bool(args.precisions)}
+    for part in EXTRA_PARTS:
+        if getattr(args, part, False):
+            plan[part] = True
+    return plan
+
+
+def benchmark_shortfall(old: dict, new: dict) -> list:
+    """How benchmark record ``new`` (or a plan, ``planned_record``) falls short of ``old``, in words ([]: it may
+    replace it)."""
+    def rows(record):
+        models = record.get("models") if isinstance(record.get("models"), list) else []
+        return [(m.get("id"), m.get("precision")) for m in models if isinstance(m, dict)]
+
+    words = []
+    old_rows, new_rows = rows(old), rows(new)
+    if new.get("precisions_known", True):
+        missing = [f"{i} {p}" for i, p in old_rows if (i, p) not in new_rows]
+    else:  # the plan's precisions are chosen once the framework is up: compare the models only
+        missing = sorted({i for i, _ in old_rows} - {i for i, _ in new_rows})
+    if missing:
+        words.append(f"it lacks {len(missing)} of the record's {len(old_rows)} rows ({', '.join(missing[:6])}"
+                     + (", ..." if len(missing) > 6 else "") + ")")
+    for key, unit in (("seconds", "s per measurement"),):
+        if isinstance(old.get(key), (int, float)) and isinstance(new.get(key), (int, float)) and new[key] < old[key]:
+            words.append(f"--{key} {new[key]:g} where the record has {old[key]:g}")
+    for key in ("batch_size", "seed"):
+        if key in old and new.get(key) != old[key]:
+            words.append(f"--{key.replace('_', '-')} {new.get(key)} where the record has {old[key]}")
+    for part, what in EXTRA_PARTS.items():
+        if old.get(part) and not new.get(part):
+            words.append(f"it lacks {what}")
+    return words
+
+
+def refuse_replacing(out, new: dict, force: bool, repository=REPO_ROOT) -> None:
+    """Stop, in one line, a benchmark that would replace a fuller benchmark record of the repository (whatever
+    path names it), unless ``force``. Elsewhere any record is replaced."""
+    out = Path(out)
+    benchmarks = (Path(repository) / "results").resolve()
+    if force or not out.exists() or benchmarks not in out.resolve().parents:
+        return
+    try:
+        old = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise UserError(f"{out} is kept: it does not parse as a benchmark record ({type(exc).__name__}); write "
+                        f"this benchmark elsewhere with --out FILE, or replace it with --force") from None
+    words = benchmark_shortfall(old, new) if isinstance(old, dict) else ["the record is not a JSON object"]
+    if words:
+        raise UserError(f"{out} is kept: a shorter or partial benchmark does not replace a fuller one "
+                        f"({'; '.join(words)}); write this benchmark elsewhere with --out FILE, or replace it "
+                        f"with --force")
 
 
 # --- the table ------------------------------------------------------------------
