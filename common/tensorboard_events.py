@@ -42,8 +42,10 @@ _NUMBER = itertools.count()  # several writers in one process, one second: disti
 
 
 def check_folder(folder) -> None:
-    """Stop now, in one line, if event files cannot be written under ``folder`` (a file in the way, read-only)."""
+    """Stop now, in one line, if event files cannot be written under ``folder`` (a file in the way, read-only), or
+    if the tensorboard package that writes them is not installed."""
     check_writable(folder, "--tensorboard: ")
+    _proto()
 
 
 def _proto():

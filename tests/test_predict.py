@@ -2,7 +2,6 @@
 conversion said; images too large, records of any shape and model names that are no exercise refused in one
 line; re-measuring checks the data's digest. The model itself is stood in for by a fake backend here
 (tests/test_trained_models.py reloads real ones)."""
-import io
 import json
 import struct
 import zlib

@@ -3,11 +3,15 @@ TensorBoard reads them; the folder checked with the other outputs, before traini
 
 Everything TensorBoard-related runs in subprocesses: this test session must not import TensorFlow either.
 """
+import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
+
+if importlib.util.find_spec("tensorboard") is None:  # requirements.txt has it; a minimal environment may not
+    pytest.skip("the tensorboard package is not installed", allow_module_level=True)
 
 from tests.helpers import PYTHON, REPO, assert_one_line_error, run_patched, run_script
 
