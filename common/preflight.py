@@ -17,6 +17,7 @@ from pathlib import Path
 
 from common import layout
 from common.atomic import check_writable
+from common.cli import epochs_of
 from common.errors import UserError
 
 SAME = ("batch_size", "lr", "seed", "val_split", "deterministic")  # settings a replacing run must repeat
@@ -78,17 +79,17 @@ def keep_fuller(record_path: Path, run: dict) -> None:
                         f"record with --force")
 
 
-def check(exercise, args, split, outputs: dict) -> None:
+def check(args, split, outputs: dict) -> None:
     """Before training: without --out, no fuller record replaced; then every model's output folders writable.
     ``outputs``: {model: its output name} (``model7-bf16`` for a precision asked for by name)."""
-    paths = {name: layout.model_outputs(args.out, exercise.id, exercise.framework, output)
+    paths = {name: layout.model_outputs(args.out, args.exercise, args.framework, output)
              for name, output in outputs.items()}
     if not args.out_given and not args.force:
         for name, model_paths in paths.items():
-            keep_fuller(model_paths["record"], run_settings(args, args.epochs or exercise.report_epochs(name), split))
+            keep_fuller(model_paths["record"], run_settings(args, epochs_of(args, name), split))
     for name, output in outputs.items():
         folders = {path.parent for path in paths[name].values()}
-        folders.add(layout.checkpoint_dir(args.out, exercise.id, exercise.framework, output))
-        folders.add(layout.trained_model(args.out, exercise.id, exercise.framework, output).parent)
+        folders.add(layout.checkpoint_dir(args.out, args.exercise, args.framework, output))
+        folders.add(layout.trained_model(args.out, args.exercise, args.framework, output).parent)
         for folder in sorted(folders):
             check_writable(folder)

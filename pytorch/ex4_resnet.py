@@ -52,14 +52,16 @@ seconds per epoch.
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
+import torch
+from torch import nn
+from torchvision.models import ResNet50_Weights, resnet50
 
-from common import transfer  # noqa: E402
-from common.cli import main  # noqa: E402
-from common.entry import exit_process  # noqa: E402
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's common/; appended: never shadows torch
+from common import cli, experiment, transfer  # noqa: E402
+from common.entry import run_main  # noqa: E402
 from common.errors import UserError  # noqa: E402
-from common.exercise import Exercise  # noqa: E402
 from ex3_augmentation import REPORT_AUGMENTATION  # noqa: E402
+from torch_lab import ImageNetInput, TransferResNet, list_models, predict, run_facts, setup, train  # noqa: E402
 
 DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fails fast, a download still works
 
@@ -73,10 +75,7 @@ EPOCHS = {"MyResNet": 20, "MyResNetDA": 20}  # the report gives no epochs: 20, a
 
 def my_resnet(args):
     """torchvision's ResNet50 with a new classifier, behind upsampling and the weights' own normalisation."""
-    from torch import nn
-    from torchvision.models import resnet50
 
-    from torch_lab import ImageNetInput, TransferResNet
 
     net = resnet50(weights=None)  # 1000 classes, the layout of the weights files
     if args.weights != "none":
@@ -106,7 +105,6 @@ def check_args(args):
 
 
 def imagenet_weights():
-    from torchvision.models import ResNet50_Weights
     return ResNet50_Weights.IMAGENET1K_V1
 
 
@@ -114,7 +112,6 @@ def imagenet_state_dict() -> dict:
     """torchvision's own download-and-cache path, failing in one line when offline."""
     import socket
 
-    import torch
 
     weights = imagenet_weights()
     cached = Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
@@ -135,7 +132,6 @@ def imagenet_state_dict() -> dict:
 
 
 def read_state_dict(path) -> dict:
-    import torch
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # not a torch file, truncated, or pickled objects weights_only refuses
@@ -164,14 +160,27 @@ def load_backbone(net, state: dict, source: str) -> None:
                         f"tensors missing, {len(result.unexpected_keys)} unknown ones, e.g. {example!r})")
 
 
-EXERCISE = Exercise(
-    id="ex4", framework="pytorch", script="ex4_resnet.py", dataset="cifar10", description=__doc__.split("\n\n")[0],
-    models={"MyResNet": my_resnet, "MyResNetDA": my_resnet},
-    augment={"MyResNetDA": REPORT_AUGMENTATION},
-    builders_take_args=True, describe=describe, benchmark_by_default=False,
-    extra_arguments=(add_arguments,), check_args=check_args,
-    report_states_epochs=False,  # 20 by default, as elsewhere
-)
+MODELS = {"MyResNet": my_resnet, "MyResNetDA": my_resnet}
+AUGMENT = {"MyResNetDA": REPORT_AUGMENTATION}  # the report's "same + augmentation": exercise 3's transform
+
+
+def main() -> int:
+    args = cli.parse_args(__file__, __doc__, EPOCHS, add_options=add_arguments, check=check_args)
+    if args.list:  # weights do not change a count: list without loading (or downloading) them
+        args.weights = "none"
+        return list_models({name: lambda make=make: make(args) for name, make in MODELS.items()}, args, AUGMENT)
+    data = experiment.load_data(DATASET, args)  # uint8 arrays, the same as Keras'; every output checked writable
+    device = setup(args)                        # --device, --seed, --precision
+    for name in args.models:
+        model = MODELS[name](args).to(device)   # --weights, --freeze-backbone, --image-size
+        facts = run_facts(model, AUGMENT.get(name), architecture=describe(args))
+        with experiment.ModelRun(args, data, name, facts) as run:
+            history = train(model, data, args, run, augment=AUGMENT.get(name))  # pytorch/torch_lab.py
+            probabilities = predict(model, data.x_test, args.batch_size)  # softmax of the logits, test set
+            # Figures, confusion matrix, ten worst, record, and the weights as a state_dict, as one set.
+            run.write(history, probabilities, save_model=lambda path: torch.save(model.state_dict(), path))
+    return 0
+
 
 if __name__ == "__main__":
-    exit_process(main(EXERCISE))
+    run_main(main)

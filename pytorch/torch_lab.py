@@ -1,21 +1,20 @@
-"""PyTorch half of the shared flow: the device, the training loop, predictions.
+"""The PyTorch side of the lab: the device, the training loop (``train``), predictions, saving.
 
 The exercise scripts build their models (``nn.Sequential`` or a small
-``nn.Module``); this module trains them. Data lives on the device as one
-normalised float tensor; each batch is a slice of it (no DataLoader, no
-per-sample Python). See common/experiment.py for the flow that calls these
-functions.
+``nn.Module``) and call these functions by name. Data lives on the device as
+one normalised float tensor; each batch is a slice of it (no DataLoader, no
+per-sample Python).
 
 Under torchrun (``torchrun --nproc_per_node N pytorch/ex1_mnist.py ...``) the
-same code trains with DistributedDataParallel: every process holds the data,
-draws the same seeded permutation each epoch and takes its share of each
-batch; ``--batch-size`` stays the *global* batch, so one optimiser step sees
-the same images as in a single-process run. Metrics are summed over the
-processes, so every process has the global numbers; only rank 0 prints and
-writes (see common/experiment.py).
+same code trains with DistributedDataParallel (the lines marked DDP): every
+process holds the data, draws the same seeded permutation each epoch and takes
+its share of each batch; ``--batch-size`` stays the *global* batch, so one
+optimiser step sees the same images as in a single-process run. Metrics are
+summed over the processes; only rank 0 prints and writes.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import time
@@ -69,16 +68,16 @@ def choose_precision(requested: str, device: torch.device) -> str:
 def speedups(device_type: str, precision_name: str = "fp32", plain_layout: bool = False) -> tuple:
     """(autocast dtype or None, channels_last) for a device and a precision.
 
-    channels_last on CPU and CUDA (the README's Performance section has its
-    measured effect), not on MPS; --no-mixed-precision (plain_layout) keeps the
-    plain NCHW layout, as before --precision existed.
+    channels_last on CPU and CUDA (faster there: the README's Performance section),
+    not on MPS; ``plain_layout`` keeps the plain NCHW layout (the benchmark's comparison).
     """
     return AMP_DTYPES[precision_name], device_type in ("cuda", "cpu") and not plain_layout
 
 
 def device_speedups(args, precision_name=None) -> tuple:
-    """speedups() for DEVICE, the run's precision (or the one given) and --no-mixed-precision."""
-    return speedups(DEVICE.type, precision_name or PRECISION, not getattr(args, "mixed_precision", True))
+    """speedups() for DEVICE and the run's precision (or the one given); the benchmark's --plain-layout
+    and the re-measuring of a model trained without channels_last set ``args.plain_layout``."""
+    return speedups(DEVICE.type, precision_name or PRECISION, getattr(args, "plain_layout", False))
 
 
 def prepare_training(model, x, args, precision_name=None) -> tuple:
@@ -137,6 +136,7 @@ def init_distributed(device: torch.device, batch_size: int) -> torch.device:
                               "of the processes' shares of one batch"}
     if RANK != 0:  # one voice: rank 0 prints the progress (errors still reach stderr)
         sys.stdout = open(os.devnull, "w")
+    atexit.register(dist.destroy_process_group)
     return device
 
 
@@ -145,22 +145,10 @@ def is_main() -> bool:
     return RANK == 0
 
 
-def barrier() -> None:
-    if DISTRIBUTED:
-        dist.barrier()
-
-
-def finish() -> None:
-    if DISTRIBUTED and dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def distribution():
-    return DISTRIBUTED
-
-
-def setup(args) -> str:
-    global DEVICE, PRECISION
+def setup(args) -> torch.device:
+    """The device (--device), the seeds, determinism and the precision (--precision) of this run; under
+    torchrun, this process's place in the group. Returns the device the script puts its models on."""
+    global DEVICE, PRECISION, DEVICE_TEXT
     DEVICE = choose_device(args.device)
     if launched_by_torchrun() and not DISTRIBUTED:
         DEVICE = init_distributed(DEVICE, args.batch_size)
@@ -182,23 +170,38 @@ def setup(args) -> str:
         device = DEVICE.type + (f" ({PRECISION} autocast)" if amp else "")
     if DISTRIBUTED:
         device += f" x {WORLD} processes (torchrun, {DISTRIBUTED['backend']})"
-    return device
+    DEVICE_TEXT = device
+    print(f"pytorch on {device}", flush=True)
+    return DEVICE
+
+
+DEVICE_TEXT = "cpu"  # the record's words for the device, as setup() chose it
+
+
+def run_facts(model: nn.Module, augment=None, architecture: Optional[str] = None) -> dict:
+    """What a model's record says about it and about this process (common.experiment.ModelRun);
+    ``architecture``: the words for a model built by code (ex4), else read from its layers."""
+    architecture = architecture or describe(model)
+    if augment is not None:
+        architecture += f" + augmentation ({augment})"
+    return {"architecture": architecture, "augmentation": str(augment) if augment is not None else None,
+            "trainable_params": trainable_params(model), "device": DEVICE_TEXT, "precision": PRECISION,
+            "versions": versions(), "distributed": DISTRIBUTED, "is_main": is_main()}
+
+
+def list_models(models: dict, args, augment: Optional[dict] = None) -> int:
+    """--list: each model as the script builds it, with its trainable parameters and its report epochs."""
+    print(f"{'model':<12} {'params':>11}  architecture")
+    for name, make in models.items():
+        model = make()
+        augmented = (augment or {}).get(name)
+        text = describe(model) + (f" + augmentation ({augmented})" if augmented is not None else "")
+        print(f"{name:<12} {trainable_params(model):>11,}  {text}  [{args.report_epochs[name]} epochs]")
+    return 0
 
 
 def versions() -> dict:
     return {"torch": torch.__version__, "torchvision": metadata.version("torchvision")}
-
-
-def run_precision() -> str:
-    """The precision setup() chose: fp32, bf16 or fp16."""
-    return PRECISION
-
-
-# --- models ---------------------------------------------------------------
-
-def build(make, args) -> nn.Module:
-    """The script's model, on the device."""
-    return make().to(DEVICE)
 
 
 def trainable_params(model: nn.Module) -> int:
@@ -238,11 +241,6 @@ def describe(model: nn.Module) -> str:
         else:
             parts.append(type(m).__name__)
     return " - ".join(parts)
-
-
-def augmentation(model, augment) -> Optional[str]:
-    """The batched transform the training loop applies, in the report's words, or None."""
-    return str(augment) if augment is not None else None
 
 
 def ends_in_softmax(model: nn.Module) -> bool:
@@ -349,15 +347,16 @@ def optimisation_step(net, optimizer, loss_fn, xb, yb, amp=None, scaler=None) ->
     return out, loss
 
 
-def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard=None) -> dict:
-    """Adam on shuffled batches sliced from the training tensor; validation and a checkpoint after each epoch.
+def train(model, split, args, run, augment=None) -> dict:
+    """Adam on shuffled batches sliced from the training tensor, for ``run.epochs`` epochs; validation and a
+    checkpoint (``run.checkpoint``) after each. Returns the per-epoch history.
 
-    ``augment(batch, generator)``: the script's batched transform, applied to
-    training batches only. ``tensorboard``: a folder for per-epoch event files
-    (train/ and validation/, as Keras' callback writes them). Under torchrun
-    (the lines marked DDP) every process takes its share of each global batch
-    and the metrics are summed over them.
+    ``run``: the model's common.experiment.ModelRun (its epochs, checkpoint and TensorBoard folder).
+    ``augment(batch, generator)``: the script's batched transform, applied to training batches only.
+    Under torchrun (the lines marked DDP) every process takes its share of each global batch and the
+    metrics are summed over them.
     """
+    epochs, checkpoint = run.epochs, run.checkpoint
     if len(split.x_train) < WORLD:
         raise UserError(f"{len(split.x_train)} training image(s) cannot be shared by {WORLD} processes: "
                         f"raise --limit")
@@ -373,7 +372,6 @@ def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard
         torch.manual_seed(args.seed + RANK)  # DDP: its own dropout masks (the weights are built, and rank 0's)
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []}
     first_epoch = resume(checkpoint, model, optimizer, shuffle, augment_rng, history) + 1
-    resumed_seconds = sum(history["seconds"])
     net, step_loss = model, lambda batch: loss_fn
     if DISTRIBUTED:  # DDP: wraps the model, and averages the gradients over the processes in backward()
         from torch.nn.parallel import DistributedDataParallel
@@ -382,7 +380,7 @@ def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard
         # DDP averages over the WORLD processes: this makes it the mean over the global batch.
         step_loss = lambda batch: lambda out, target: loss_sum(out, target) * (WORLD / batch)  # noqa: E731
 
-    board = EpochBoard(tensorboard) if tensorboard is not None and is_main() else None
+    board = EpochBoard(run.tensorboard) if run.tensorboard is not None and is_main() else None
     n, bs = len(x), args.batch_size
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
@@ -435,7 +433,7 @@ def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard
                                 size=tensor_bytes(state))
     if board:
         board.close()
-    return {**history, "resumed_seconds": resumed_seconds}
+    return history
 
 
 class EpochBoard:
