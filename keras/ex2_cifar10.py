@@ -38,6 +38,7 @@ CIFAR10 = (32, 32, 3)
 DATASET = "cifar10"
 EPOCHS = {"model1": 20, "model5": 20, "model6": 20, "model7": 20, "lab3": 20}
 
+
 def model1():
     return keras.Sequential([
         keras.Input(CIFAR10),

@@ -48,6 +48,7 @@ from keras_lab import augment_examples  # noqa: E402
 DATASET = "cifar10"
 EPOCHS = {"model8": 20, "model9": 20, "model10": 100}
 
+
 def model8():
     return keras.Sequential([
         keras.Input(CIFAR10),

@@ -42,9 +42,8 @@ do not; this is the one model whose count differs between the frameworks.
 
 Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
 elsewhere): MyResNet 73.63% (1153.49 s), MyResNetDA 76.15% (1172.44 s).
-Here an epoch on 45,000 32x32 images takes minutes on a CPU: the README's
-tables, rebuilt from results/ex4/keras/*.json, give each record's accuracy,
-training time and seconds per epoch.
+The README's tables, rebuilt from results/ex4/keras/*.json, give each
+record's accuracy, training time and seconds per epoch.
 """
 import math
 import os
@@ -76,6 +75,7 @@ CIFAR10 = (32, 32, 3)
 # literals, so the campaign and the report read them from this file without importing a framework.
 DATASET = "cifar10"
 EPOCHS = {"MyResNet": 20, "MyResNetDA": 20}  # the report gives no epochs: 20, as elsewhere
+
 
 def my_resnet(args, augmentation=list, name="MyResNet"):
     """[augmentation] - [Resizing] - ImageNet preprocessing - ResNet50 - GlobalAveragePooling2D - Dense softmax."""

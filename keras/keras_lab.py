@@ -249,7 +249,7 @@ class EpochLine(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
-        self.progress = StepProgress(epoch + 1, self.epochs, self.params["steps"])  # a line every 30 s in a long epoch
+        self.progress = StepProgress(epoch + 1, self.epochs, self.params["steps"])  # progress lines in a long epoch
 
     def on_train_batch_end(self, batch, logs=None):
         self.progress.step(batch + 1, (lambda: float(logs["loss"])) if logs and "loss" in logs else None)
@@ -348,7 +348,7 @@ class EpochEnd(keras.callbacks.Callback):
         self.history["seconds"].append(self.line.seconds[-1])  # callbacks() lists `line` first: this epoch's time
         if not np.isfinite([self.history[key][-1] for key in METRICS]).all():
             self.model.stop_training = True  # ModelRun.write reports the divergence and writes nothing
-        else:
+        elif self.checkpoint:
             self.checkpoint.save(epoch + 1, self.history, lambda folder: save_state(self.model, folder),
                                  size=state_bytes(self.model))
 

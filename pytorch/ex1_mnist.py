@@ -16,18 +16,20 @@ things differ from the Keras version of the same layers:
 
 Report (RTX 3060, 20 epochs, validated on the test set): model1 91.74%,
 model2 97.20%, model3 98.55%, model4 98.76%. Here: the README, rebuilt from
-results/ex1/pytorch/*.json. The models are built when called, so --help and
-the campaign never load torch.
+results/ex1/pytorch/*.json.
 """
 import sys
 from pathlib import Path
 
-import torch
-from torch import nn
-
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's common/; appended: never shadows torch
+# The repository, for common/ (appended: it never shadows an installed package). common/ first: from then
+# on a Ctrl-C, even while torch loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 from common import cli, experiment  # noqa: E402
 from common.entry import run_main  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
 from torch_lab import list_models, predict, run_facts, setup, train  # noqa: E402  (pytorch/torch_lab.py)
 
 
@@ -35,6 +37,7 @@ from torch_lab import list_models, predict, run_facts, setup, train  # noqa: E40
 # literals, so the campaign and the report read them from this file without importing a framework.
 DATASET = "mnist"
 EPOCHS = {"model1": 20, "old_model1": 20, "model2": 20, "model3": 20, "model4": 20, "lab3": 20}
+
 
 def model1():
     return nn.Sequential(

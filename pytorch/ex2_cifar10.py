@@ -19,12 +19,15 @@ the README, rebuilt from results/ex2/pytorch/*.json.
 import sys
 from pathlib import Path
 
-import torch
-from torch import nn
-
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's common/; appended: never shadows torch
+# The repository, for common/ (appended: it never shadows an installed package). common/ first: from then
+# on a Ctrl-C, even while torch loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 from common import cli, experiment  # noqa: E402
 from common.entry import run_main  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
 from torch_lab import list_models, predict, run_facts, setup, train  # noqa: E402  (pytorch/torch_lab.py)
 
 
@@ -32,6 +35,7 @@ from torch_lab import list_models, predict, run_facts, setup, train  # noqa: E40
 # literals, so the campaign and the report read them from this file without importing a framework.
 DATASET = "cifar10"
 EPOCHS = {"model1": 20, "model4": 20, "model5": 20}
+
 
 def model1():
     return nn.Sequential(

@@ -29,19 +29,21 @@ the README, rebuilt from results/ex3/pytorch/*.json.
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
-
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's common/; appended: never shadows torch
-from common import cli, experiment  # noqa: E402
+# The repository, for common/ (appended: it never shadows an installed package). common/ first: from then
+# on a Ctrl-C, even while torch loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment, layout  # noqa: E402
 from common.entry import run_main  # noqa: E402
-from common import layout  # noqa: E402
 from common.figures import save_grid  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
 from augment import RandomAffinePerImage  # noqa: E402  (pytorch/augment.py)
 from torch_lab import augment_examples, list_models, predict, run_facts, setup, train  # noqa: E402
 
-# The report's torchvision transforms, drawn per image on the batch: a different transform for each image.
+# The report's torchvision transforms, drawn on the batch with a different random transform for each image.
 REPORT_AUGMENTATION = RandomAffinePerImage(scale=(0.2, 1.2), shear=10, horizontal_flip=True, rotation=10)
 
 
@@ -49,6 +51,7 @@ REPORT_AUGMENTATION = RandomAffinePerImage(scale=(0.2, 1.2), shear=10, horizonta
 # literals, so the campaign and the report read them from this file without importing a framework.
 DATASET = "cifar10"
 EPOCHS = {"PraisyNet": 20, "PraisyNetDA": 100}
+
 
 def praisynet():
     return nn.Sequential(

@@ -44,22 +44,24 @@ do not; this is the one model whose count differs between the frameworks.
 
 Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
 elsewhere): MyResNet 82.43% (1076.82 s), MyResNetDA 80.67% (1079.93 s).
-Here an epoch on 45,000 32x32 images takes minutes on a CPU; --image-size
-224 computes about 49x more per image. The README's tables, rebuilt from
+--image-size 224 computes (224/32)^2 = 49 times more per image. The README's tables, rebuilt from
 results/ex4/pytorch/*.json, give each record's accuracy, training time and
 seconds per epoch.
 """
 import sys
 from pathlib import Path
 
-import torch
-from torch import nn
-from torchvision.models import ResNet50_Weights, resnet50
-
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's common/; appended: never shadows torch
+# The repository, for common/ (appended: it never shadows an installed package). common/ first: from then
+# on a Ctrl-C, even while torch loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 from common import cli, experiment, transfer  # noqa: E402
 from common.entry import run_main  # noqa: E402
 from common.errors import UserError  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torchvision.models import ResNet50_Weights, resnet50  # noqa: E402
+
 from ex3_augmentation import REPORT_AUGMENTATION  # noqa: E402
 from torch_lab import ImageNetInput, TransferResNet, list_models, predict, run_facts, setup, train  # noqa: E402
 
@@ -72,6 +74,7 @@ DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fa
 # literals, so the campaign and the report read them from this file without importing a framework.
 DATASET = "cifar10"
 EPOCHS = {"MyResNet": 20, "MyResNetDA": 20}  # the report gives no epochs: 20, as elsewhere
+
 
 def my_resnet(args):
     """torchvision's ResNet50 with a new classifier, behind upsampling and the weights' own normalisation."""
