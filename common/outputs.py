@@ -20,7 +20,7 @@ import numpy as np
 from common import data as datasets
 from common import evaluation, figures, layout
 from common.atomic import replace_together, write_json, write_text
-from common.precision import describe as describe_precision
+from common import precision as precisions
 
 
 def output_name(name: str, precision: str) -> str:
@@ -33,7 +33,7 @@ def reduced_settings(args, split, name: str, epochs: int, precision: str = "fp32
     """Every way this run differs from the report's setting, in words."""
     notes = []
     if precision != "fp32":
-        notes.append(f"{describe_precision(precision)} (the report trained in the frameworks' default fp32)")
+        notes.append(f"{precisions.words(precision)} (the report trained in the frameworks' default fp32)")
     report_epochs = args.report_epochs[name]
     if epochs < report_epochs:
         # The report states its epochs for every exercise but the last (ResNet50), where 20 is this lab's choice.

@@ -21,14 +21,18 @@ import math
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's common/; appended: never shadows keras
+# The repository, for common/ (appended: it never shadows the real keras package). common/ first: from then
+# on a Ctrl-C, even while TensorFlow loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 from common import cli, experiment  # noqa: E402
 from common.entry import run_main  # noqa: E402
+
 from keras_lab import (batches, callbacks, list_models, normalise, resume, run_facts, save_model,  # noqa: E402
-                       setup, shuffled_batches)  # keras/keras_lab.py: it loads keras on TensorFlow
+                       setup, shuffled_batches)  # keras/keras_lab.py: it loads Keras on TensorFlow
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
+
 
 CIFAR10 = (32, 32, 3)
 

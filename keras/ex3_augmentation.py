@@ -29,18 +29,21 @@ import math
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's common/; appended: never shadows keras
-from common import cli, experiment  # noqa: E402
+# The repository, for common/ (appended: it never shadows the real keras package). common/ first: from then
+# on a Ctrl-C, even while TensorFlow loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment, layout  # noqa: E402
 from common.entry import run_main  # noqa: E402
+from common.figures import save_grid  # noqa: E402
+
 from keras_lab import (batches, callbacks, list_models, normalise, resume, run_facts, save_model,  # noqa: E402
-                       setup, shuffled_batches)  # keras/keras_lab.py: it loads keras on TensorFlow
+                       setup, shuffled_batches)  # keras/keras_lab.py: it loads Keras on TensorFlow
+from keras_lab import augment_examples  # noqa: E402
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
-from common import layout  # noqa: E402
-from common.figures import save_grid  # noqa: E402
+
 from ex2_cifar10 import CIFAR10, model7_layers  # noqa: E402  (model7's layers, keras/ex2_cifar10.py)
-from keras_lab import augment_examples  # noqa: E402
 
 
 # The report's models in its order, with the epochs it trained each for, and the data set: plain

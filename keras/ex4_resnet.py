@@ -50,24 +50,28 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's common/; appended: never shadows keras
-from common import cli, experiment  # noqa: E402
+# The repository, for common/ (appended: it never shadows the real keras package). common/ first: from then
+# on a Ctrl-C, even while TensorFlow loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment, transfer  # noqa: E402
 from common.entry import run_main  # noqa: E402
+from common.errors import UserError  # noqa: E402
+
 from keras_lab import (batches, callbacks, list_models, normalise, resume, run_facts, save_model,  # noqa: E402
-                       setup, shuffled_batches)  # keras/keras_lab.py: it loads keras on TensorFlow
+                       setup, shuffled_batches)  # keras/keras_lab.py: it loads Keras on TensorFlow
+from keras_lab import ImageNetPreprocess  # noqa: E402
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
-from common import transfer  # noqa: E402
-from common.errors import UserError  # noqa: E402
-from keras_lab import ImageNetPreprocess  # noqa: E402
+
+from ex2_cifar10 import CIFAR10  # noqa: E402  (the image shape, keras/ex2_cifar10.py)
 
 # The file keras.applications.ResNet50(weights="imagenet", include_top=False) downloads, and its md5.
 WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/" + WEIGHTS_FILE
 WEIGHTS_MD5 = "4d473c1dd8becc155b73f8504c6f6626"
-DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fails fast, a download still works
-CIFAR10 = (32, 32, 3)
+
+
 # --- the models -------------------------------------------------------------
 
 
@@ -108,7 +112,7 @@ def my_resnet_da(args):
     return my_resnet(args, model9_augmentation, name="MyResNetDA")
 
 
-def describe(args) -> str:
+def architecture_words(args) -> str:
     return transfer.architecture_text("keras.applications", "GlobalAveragePooling2D - Dense 10 softmax", args)
 
 
@@ -146,7 +150,7 @@ def imagenet_weights_file() -> str:
 
     folder = keras_models_dir()
     previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    socket.setdefaulttimeout(transfer.DOWNLOAD_TIMEOUT_S)
     try:
         return keras.utils.get_file(WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models", file_hash=WEIGHTS_MD5,
                                     cache_dir=str(folder.parent))
@@ -191,7 +195,7 @@ def main() -> int:
         model = MODELS[name](args)  # --weights, --freeze-backbone, --image-size
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.lr),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        with experiment.ModelRun(args, data, name, run_facts(model, architecture=describe(args))) as run:
+        with experiment.ModelRun(args, data, name, run_facts(model, architecture=architecture_words(args))) as run:
             history = resume(model, run.checkpoint)  # --resume: the epochs a checkpoint holds (none: empty)
             model.fit(shuffled_batches(data.x_train, data.y_train, args, len(history["loss"]), run.epochs),
                       steps_per_epoch=math.ceil(len(data.x_train) / args.batch_size),

@@ -119,7 +119,7 @@ DEVICE_TEXT = "CPU"  # the record's words for the device, as setup() chose it
 def run_facts(model, architecture=None) -> dict:
     """What a model's record says about it and about this process (common.experiment.ModelRun);
     ``architecture``: the words for a model built by code (ex4), else read from its layers."""
-    described, augmented = architecture or describe(model), augmentation(model)
+    described, augmented = architecture or layer_words(model), augmentation(model)
     return {"architecture": described + (f" + augmentation ({augmented})" if augmented else ""),
             "augmentation": augmented, "trainable_params": trainable_params(model), "device": DEVICE_TEXT,
             "precision": PRECISION, "versions": versions(), "distributed": None, "is_main": True}
@@ -174,7 +174,7 @@ AUGMENTATION_LAYERS = (keras.layers.RandomFlip, keras.layers.RandomTranslation, 
                        keras.layers.RandomZoom)
 
 
-def describe(model) -> str:
+def layer_words(model) -> str:
     """The architecture in the report's words, read from the built model: "Conv 32/3 - Flatten - Dense 10 softmax"."""
     L = keras.layers
     parts = []
@@ -387,9 +387,9 @@ def load_model(path, make):
         raise UserError(f"{path}: not a Keras model file keras.saving.load_model can read "
                         f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") from None
     expected = make()
-    if describe(model) != describe(expected) or trainable_params(model) != trainable_params(expected):
-        raise UserError(f"{path}: a model of another architecture ({describe(model)}, {trainable_params(model):,} "
-                        f"parameters; expected {describe(expected)}, {trainable_params(expected):,})")
+    if layer_words(model) != layer_words(expected) or trainable_params(model) != trainable_params(expected):
+        raise UserError(f"{path}: a model of another architecture ({layer_words(model)}, {trainable_params(model):,} "
+                        f"parameters; expected {layer_words(expected)}, {trainable_params(expected):,})")
     return model
 
 

@@ -65,10 +65,9 @@ from torchvision.models import ResNet50_Weights, resnet50  # noqa: E402
 from ex3_augmentation import REPORT_AUGMENTATION  # noqa: E402
 from torch_lab import ImageNetInput, TransferResNet, list_models, predict, run_facts, setup, train  # noqa: E402
 
-DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fails fast, a download still works
-
 
 # --- the model --------------------------------------------------------------
+
 
 # The report's models in its order, with the epochs it trained each for, and the data set: plain
 # literals, so the campaign and the report read them from this file without importing a framework.
@@ -91,7 +90,7 @@ def my_resnet(args):
     return TransferResNet(ImageNetInput(args.image_size, transform.mean, transform.std), net, args.freeze_backbone)
 
 
-def describe(args) -> str:
+def architecture_words(args) -> str:
     return transfer.architecture_text("torchvision", "Linear 10 (softmax in the loss)", args)
 
 
@@ -119,7 +118,7 @@ def imagenet_state_dict() -> dict:
     weights = imagenet_weights()
     cached = Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
     previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    socket.setdefaulttimeout(transfer.DOWNLOAD_TIMEOUT_S)
     try:
         return weights.get_state_dict(progress=True, check_hash=True)
     except Exception as exc:  # URLError, timeout, hash mismatch, unreadable cache: all end here
@@ -176,7 +175,7 @@ def main() -> int:
     device = setup(args)                        # --device, --seed, --precision
     for name in args.models:
         model = MODELS[name](args).to(device)   # --weights, --freeze-backbone, --image-size
-        facts = run_facts(model, AUGMENT.get(name), architecture=describe(args))
+        facts = run_facts(model, AUGMENT.get(name), architecture=architecture_words(args))
         with experiment.ModelRun(args, data, name, facts) as run:
             history = train(model, data, args, run, augment=AUGMENT.get(name))  # pytorch/torch_lab.py
             probabilities = predict(model, data.x_test, args.batch_size)  # softmax of the logits, test set

@@ -181,7 +181,7 @@ DEVICE_TEXT = "cpu"  # the record's words for the device, as setup() chose it
 def run_facts(model: nn.Module, augment=None, architecture: Optional[str] = None) -> dict:
     """What a model's record says about it and about this process (common.experiment.ModelRun);
     ``architecture``: the words for a model built by code (ex4), else read from its layers."""
-    architecture = architecture or describe(model)
+    architecture = architecture or layer_words(model)
     if augment is not None:
         architecture += f" + augmentation ({augment})"
     return {"architecture": architecture, "augmentation": str(augment) if augment is not None else None,
@@ -195,7 +195,7 @@ def list_models(models: dict, args, augment: Optional[dict] = None) -> int:
     for name, make in models.items():
         model = make()
         augmented = (augment or {}).get(name)
-        text = describe(model) + (f" + augmentation ({augmented})" if augmented is not None else "")
+        text = layer_words(model) + (f" + augmentation ({augmented})" if augmented is not None else "")
         print(f"{name:<12} {trainable_params(model):>11,}  {text}  [{args.report_epochs[name]} epochs]")
     return 0
 
@@ -208,7 +208,7 @@ def trainable_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def describe(model: nn.Module) -> str:
+def layer_words(model: nn.Module) -> str:
     """The architecture in the report's words, read from the built model: "Conv 32/3 - Flatten - Dense 10 softmax".
 
     A ReLU right after a Linear is that layer's activation ("Dense 128 relu");
@@ -310,11 +310,11 @@ def evaluate_sums(model, x, y, batch_size) -> tuple:
 
 def evaluate(model, x, y, batch_size) -> tuple:
     """(mean loss, accuracy); under torchrun x is this process's share, and the result the global one."""
-    loss, correct, n = summed(*evaluate_sums(model, x, y, batch_size))
+    loss, correct, n = sum_over_processes(*evaluate_sums(model, x, y, batch_size))
     return loss / n, correct / n
 
 
-def summed(*values) -> tuple:
+def sum_over_processes(*values) -> tuple:
     """The values added up over the processes (as they are without torchrun), as Python numbers."""
     if not DISTRIBUTED:
         return values
@@ -409,7 +409,7 @@ def train(model, split, args, run, augment=None) -> dict:
         if not DISTRIBUTED:
             train_loss, train_acc = total_loss.item() / n, correct.item() / n
         else:  # DDP: the global numbers, and rank 0's BatchNorm statistics everywhere
-            total, right, count = summed(total_loss.item(), correct.item(), seen)
+            total, right, count = sum_over_processes(total_loss.item(), correct.item(), seen)
             train_loss, train_acc = total / count, right / count
             sync_buffers(model)
         val_loss, val_acc = evaluate(model, x_val, y_val, max(bs, 512))
@@ -423,7 +423,7 @@ def train(model, split, args, run, augment=None) -> dict:
         if not np.isfinite([train_loss, train_acc, val_loss, val_acc]).all():
             break  # the flow reports the divergence and writes nothing; no checkpoint of a diverged epoch
         if checkpoint:
-            ranks = gathered(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
+            ranks = from_every_process(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
             if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
                 state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "shuffle": shuffle.get_state(), **generators(augment_rng)}
@@ -488,16 +488,16 @@ def resume(checkpoint, model, optimizer, shuffle, augment_rng, history) -> int:
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     shuffle.set_state(saved["shuffle"])
-    own = saved.get("ranks", [])
-    own = own[RANK] if len(own) == WORLD else saved  # else: another number of processes made it
-    augment_rng.set_state(own["augment"])
-    torch.set_rng_state(own["torch"])
-    if own["cuda"]:
-        torch.cuda.set_rng_state_all(own["cuda"])
+    per_rank = saved.get("ranks", [])
+    mine = per_rank[RANK] if len(per_rank) == WORLD else saved  # else: another number of processes made it
+    augment_rng.set_state(mine["augment"])
+    torch.set_rng_state(mine["torch"])
+    if mine["cuda"]:
+        torch.cuda.set_rng_state_all(mine["cuda"])
     return done
 
 
-def gathered(obj) -> list:
+def from_every_process(obj) -> list:
     """Every process's ``obj``, in rank order, in every process."""
     out = [None] * WORLD
     dist.all_gather_object(out, obj)
@@ -506,7 +506,7 @@ def gathered(obj) -> list:
 
 def check_same_start(epoch: int) -> None:
     """Refuse, in every process, a resume that some processes would start from another epoch."""
-    epochs = gathered(epoch)
+    epochs = from_every_process(epoch)
     if len(set(epochs)) > 1:
         raise UserError(f"the torchrun processes found different checkpoints under --out (last epochs "
                         f"{', '.join(map(str, epochs))} by rank): on several machines --out must be a shared "

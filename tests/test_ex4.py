@@ -99,12 +99,12 @@ def check_settings_reach_the_record_and_the_reduced_list(module, tmp_path):
     args = parse(module, "--weights", "None", "--freeze-backbone", "--image-size", "64", "--out", tmp_path)
     assert args.record_settings == {"weights": "none", "freeze_backbone": True, "image_size": 64}
     assert set(args.reduced_notes) == {"weights", "freeze_backbone", "image_size"}
-    text = module.describe(args)
+    text = module.architecture_words(args)
     assert "frozen" in text and "64x64" in text and "no pretrained weights" in text
     args = parse(module, "--out", tmp_path)  # back to the defaults: nothing reduced
     assert args.record_settings == {"weights": "imagenet", "freeze_backbone": False, "image_size": 32}
     assert args.reduced_notes == {}
-    assert "every layer trainable" in module.describe(args)
+    assert "every layer trainable" in module.architecture_words(args)
 
 
 def check_committed_records_name_the_architecture_the_script_builds_for_their_settings(module, tmp_path):
@@ -115,6 +115,6 @@ def check_committed_records_name_the_architecture_the_script_builds_for_their_se
         settings = record["settings"]
         args = parse(module, "--weights", settings["weights"], "--image-size", settings["image_size"],
                      "--out", tmp_path, *["--freeze-backbone"] * settings["freeze_backbone"])
-        text = module.describe(args)
+        text = module.architecture_words(args)
         assert record["architecture"] in (text, f"{text} + augmentation ({record['augmentation']})")
         assert (record["augmentation"] is not None) == (record["model"] == "MyResNetDA")

@@ -62,7 +62,7 @@ def test_augment_examples_for_the_figures_is_uint8_seeded_and_per_image():
 def test_the_records_augmentation_words_are_read_from_the_layers(name, words):
     model = EX3.MODELS[name]()
     assert keras_lab.augmentation(model) == words
-    assert " + augmentation" not in keras_lab.describe(model) and keras_lab.describe(model).startswith("Conv 64/5")
+    assert " + augmentation" not in keras_lab.layer_words(model) and keras_lab.layer_words(model).startswith("Conv 64/5")
 
 
 # --- the augmentation figures, with a stand-in for the augmentation --------------

@@ -33,7 +33,7 @@ def test_every_model_has_the_reports_parameter_count_and_outputs_probabilities(s
 
 
 def test_the_architecture_text_is_read_from_the_built_model_as_records_hold_it():
-    assert keras_lab.describe(EX1.model3()) == ("Conv 32/5 - Conv 64/5 - BatchNorm - MaxPool 2/s1 - Conv 128/5 - "
+    assert keras_lab.layer_words(EX1.model3()) == ("Conv 32/5 - Conv 64/5 - BatchNorm - MaxPool 2/s1 - Conv 128/5 - "
                                                 "Flatten - Dense 10 softmax")
     assert keras_lab.augmentation(EX1.model3()) is None
 

@@ -58,9 +58,9 @@ def test_predict_ranks_by_the_models_own_probabilities_when_it_ends_in_a_softmax
 
 
 def test_the_architecture_text_is_read_from_the_built_model_as_records_hold_it():
-    assert torch_lab.describe(EX1.model4()) == ("Conv 64/3 - Conv 32/3 - Dropout 0.5 - ReLU - MaxPool 2/s1 - Conv 16/3 - "
+    assert torch_lab.layer_words(EX1.model4()) == ("Conv 64/3 - Conv 32/3 - Dropout 0.5 - ReLU - MaxPool 2/s1 - Conv 16/3 - "
                                                 "Flatten - Dense 128 relu - Dense 10 softmax")
-    assert torch_lab.describe(EX1.old_model1()) == "Conv 32/3 - Flatten - Dense 10 softmax - Softmax"
+    assert torch_lab.layer_words(EX1.old_model1()) == "Conv 32/3 - Flatten - Dense 10 softmax - Softmax"
 
 
 def test_dropout_rate_is_half_as_documented():
