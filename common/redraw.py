@@ -22,7 +22,7 @@ from common.entry import exit_process, run_command
 from common.errors import UserError
 from common.parser import Parser
 
-# What a record's own figures are drawn from (common.experiment.figure_files); report_inputs has left
+# What a record's own figures are drawn from (common.outputs.figure_files); report_inputs has left
 # each of them out (None) where it was malformed.
 FIGURES_NEED = ("history", "confusion_matrix", "class_names", "validation", "test_set")
 
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         keys = selected(set(records.found) | set(records.unreadable), args.only)
         progress["of"] = len(keys)
 
-        from common.experiment import write_figures  # numpy and matplotlib: only once the options are good
+        from common.outputs import write_figures  # numpy and matplotlib: only once the options are good
         failed = [key for key in keys if key in records.unreadable]
         for key in (key for key in keys if key in records.found):
             missing = missing_for_figures(records.found[key])

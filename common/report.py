@@ -13,7 +13,7 @@ figures are common.comparisons, the CSV common.summary_csv, the analysis itself 
 over- and underfitting) common.analysis; reading and checking the records is common.report_inputs.
 
 Every number comes from a record (``results/<ex>/<framework>/<model>.json``, written by
-``common.experiment``) or, labelled as the report's, from ``common/reference_results.csv``; nothing is
+``common.outputs``) or, labelled as the report's, from ``common/reference_results.csv``; nothing is
 typed by hand. Every model of the report gets a row, in the report's order, whether it has been run or
 not: the model list of an exercise and framework is the reference CSV merged with the script's EPOCHS
 (read from its source, nothing imported). A malformed record is a warning naming the file, never a
