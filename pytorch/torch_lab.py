@@ -372,13 +372,7 @@ def train(model, split, args, run, augment=None) -> dict:
         torch.manual_seed(args.seed + RANK)  # DDP: its own dropout masks (the weights are built, and rank 0's)
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []}
     first_epoch = resume(checkpoint, model, optimizer, shuffle, augment_rng, history) + 1
-    net, step_loss = model, lambda batch: loss_fn
-    if DISTRIBUTED:  # DDP: wraps the model, and averages the gradients over the processes in backward()
-        from torch.nn.parallel import DistributedDataParallel
-        net = DistributedDataParallel(model, device_ids=[DEVICE.index] if DEVICE.type == "cuda" else None)
-        loss_sum = nn.CrossEntropyLoss(reduction="sum")
-        # DDP averages over the WORLD processes: this makes it the mean over the global batch.
-        step_loss = lambda batch: lambda out, target: loss_sum(out, target) * (WORLD / batch)  # noqa: E731
+    net, step_loss = wrapped_for_ddp(model) if DISTRIBUTED else (model, lambda batch: loss_fn)  # DDP
 
     board = EpochBoard(run.tensorboard) if run.tensorboard is not None and is_main() else None
     n, bs = len(x), args.batch_size
@@ -421,19 +415,34 @@ def train(model, split, args, run, augment=None) -> dict:
         if board:
             board.add(epoch, train_loss, train_acc, val_loss, val_acc)
         if not np.isfinite([train_loss, train_acc, val_loss, val_acc]).all():
-            break  # the flow reports the divergence and writes nothing; no checkpoint of a diverged epoch
+            break  # ModelRun.write reports the divergence and writes nothing; no checkpoint of a diverged epoch
         if checkpoint:
-            ranks = from_every_process(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
-            if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
-                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "shuffle": shuffle.get_state(), **generators(augment_rng)}
-                if ranks is not None:
-                    state["ranks"] = ranks
-                checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"),
-                                size=tensor_bytes(state))
+            save_checkpoint(checkpoint, epoch, history, model, optimizer, shuffle, augment_rng)
     if board:
         board.close()
     return history
+
+
+def wrapped_for_ddp(model) -> tuple:
+    """DDP: the model wrapped to average the gradients over the processes in backward(), and the loss of a
+    process's share of a global batch of ``batch`` images, scaled so that the average is the global mean."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    net = DistributedDataParallel(model, device_ids=[DEVICE.index] if DEVICE.type == "cuda" else None)
+    loss_sum = nn.CrossEntropyLoss(reduction="sum")
+    return net, lambda batch: lambda out, target: loss_sum(out, target) * (WORLD / batch)
+
+
+def save_checkpoint(checkpoint, epoch: int, history: dict, model, optimizer, shuffle, augment_rng) -> None:
+    """The state after ``epoch``: weights, Adam's moments, and every random-number generator the next epoch
+    draws from, so a resumed run trains as an uninterrupted one."""
+    ranks = from_every_process(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
+    if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "shuffle": shuffle.get_state(), **generators(augment_rng)}
+        if ranks is not None:
+            state["ranks"] = ranks
+        checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"), size=tensor_bytes(state))
 
 
 class EpochBoard:
