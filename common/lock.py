@@ -32,7 +32,8 @@ WINDOWS = os.name == "nt"
 
 
 def try_lock(handle) -> bool:
-    """Take the exclusive lock on the open file ``handle`` without waiting: False when another holds it."""
+    """Take the exclusive lock on the open file ``handle`` without waiting: False when another holds it;
+    an OSError when the file system has no locks."""
     if WINDOWS:
         import msvcrt
         handle.seek(WINDOWS_LOCKED_BYTE)
@@ -59,7 +60,13 @@ def held(path, what: str):
     except OSError as exc:
         raise UserError(f"{path}: cannot be written ({reason(exc)})") from None
     with handle:  # closing the file releases the lock, on every system
-        if not try_lock(handle):
+        try:
+            free = try_lock(handle)
+        except OSError as exc:  # a file system without locks (some network and FUSE mounts): run unguarded
+            print(f"note: {path}: this file system has no locks ({reason(exc)}), so a second run of {what} "
+                  f"into this folder would not be stopped", file=sys.stderr, flush=True)
+            free = True
+        if not free:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise UserError(f"{what} is being run by {holder} (it holds {path}): wait for it to end, "

@@ -148,3 +148,18 @@ def test_on_windows_the_lock_is_msvcrt_on_a_byte_past_the_holder_line(tmp_path, 
         with pytest.raises(UserError, match=rf"ex2 keras model7 is being run by process {os.getpid()} on "):
             with lock.held(path, "ex2 keras model7"):
                 pass
+
+
+def test_a_file_system_without_locks_runs_unguarded_with_a_note(tmp_path, monkeypatch, capsys):
+    """flock fails with ENOLCK on some network and FUSE mounts (--out on a mounted drive): the run goes on."""
+    import errno
+    import fcntl
+
+    def no_locks(handle, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with lock.held(tmp_path / "lock", "ex1 keras lab3"):
+        assert f"process {os.getpid()}" in (tmp_path / "lock").read_text()
+    err = capsys.readouterr().err
+    assert err == (f"note: {tmp_path / 'lock'}: this file system has no locks (No locks available), so a second "
+                   f"run of ex1 keras lab3 into this folder would not be stopped\n")
