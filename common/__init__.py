@@ -6,7 +6,11 @@ exactly one framework and everything shared stays plain numpy.
 """
 import sys
 
-from common.entry import install_interrupt_hook
+from common.pyversion import check_python
+
+check_python()  # first: on an unsupported Python, one line instead of an error from deep inside a module
+
+from common.entry import install_interrupt_hook  # noqa: E402
 
 # Every command of this repository imports this package before anything else of its own: from here on a
 # Ctrl-C is one line and exit code 130 (common.entry), never a traceback from the middle of an import.

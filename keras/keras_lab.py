@@ -79,6 +79,7 @@ with startup_notices_filtered():
 import numpy as np  # noqa: E402
 
 from common import precision  # noqa: E402
+from common.doctor import gpu_mismatch_warning  # noqa: E402
 from common.progress import StepProgress  # noqa: E402
 
 if keras.backend.backend() != KERAS_BACKEND:  # keras imported earlier in this process, on another backend
@@ -98,6 +99,10 @@ def setup(args) -> None:
         raise UserError("--device mps: TensorFlow sees no Apple GPU (its tensorflow-metal plugin is unmaintained: the "
                         "Keras scripts run on the CPU of a Mac, the PyTorch ones on MPS; see README, Other machines)")
     on_gpu = bool(args.device != "cpu" and gpus)
+    if args.device == "auto" and not gpus:  # an NVIDIA GPU TensorFlow cannot use: say why, in one line
+        warning = gpu_mismatch_warning("keras", False, tf.sysconfig.get_build_info().get("cuda_version"))
+        if warning:
+            print(f"warning: {warning}", flush=True)
     keras.utils.set_random_seed(args.seed)
     if getattr(args, "deterministic", False):
         tf.config.experimental.enable_op_determinism()
@@ -211,14 +216,15 @@ def augmentation(model):
 
     found = {}
     for layer in model.layers:
+        config = layer.get_config()  # public in every Keras 3 (older ones keep the factors private)
         if isinstance(layer, keras.layers.RandomFlip):
             found["flip"] = "flip"
         elif isinstance(layer, keras.layers.RandomTranslation):
-            found["shift"] = f"shift {upper(layer.height_factor):g}"
+            found["shift"] = f"shift {upper(config['height_factor']):g}"
         elif isinstance(layer, keras.layers.RandomRotation):
-            found["rotation"] = f"rotation {upper(layer.factor) * 360:g} deg"  # a fraction of a turn
+            found["rotation"] = f"rotation {upper(config['factor']) * 360:g} deg"  # a fraction of a turn
         elif isinstance(layer, keras.layers.RandomZoom):
-            found["zoom"] = f"zoom {upper(layer.height_factor):g}"
+            found["zoom"] = f"zoom {upper(config['height_factor']):g}"
     # The order PyTorch's RandomAffinePerImage names them in, whatever the order of the layers.
     parts = [found[key] for key in ("flip", "shift", "rotation", "zoom") if key in found]
     return ", ".join(parts) or None

@@ -27,6 +27,7 @@ import torch.distributed as dist
 from torch import nn
 
 from common import precision
+from common.doctor import gpu_mismatch_warning
 from common.errors import UserError
 from common.progress import StepProgress
 
@@ -55,12 +56,18 @@ PRECISION = "fp32"  # what setup() chose for this run (common.precision)
 
 
 def cpu_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), as torch reads it (cpuinfo)."""
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), as torch reads it (cpuinfo), or
+    from the CPU's flags on a torch without torch.cpu.get_capabilities (before 2.7)."""
+    if not hasattr(torch.cpu, "get_capabilities"):
+        return bool(precision.cpu_bf16_features())
     capabilities = torch.cpu.get_capabilities()
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
 def choose_precision(requested: str, device: torch.device) -> str:
+    """--precision as asked; for auto, what the device computes natively (only then is the hardware asked)."""
+    if requested != "auto":
+        return precision.choose(requested, device.type)
     return precision.choose(requested, device.type, cpu_bf16=device.type == "cpu" and cpu_bf16(),
                             cuda_bf16=device.type == "cuda" and torch.cuda.is_bf16_supported())
 
@@ -150,6 +157,10 @@ def setup(args) -> torch.device:
     torchrun, this process's place in the group. Returns the device the script puts its models on."""
     global DEVICE, PRECISION, DEVICE_TEXT
     DEVICE = choose_device(args.device)
+    if args.device == "auto" and DEVICE.type == "cpu":  # an NVIDIA GPU this torch cannot use: say why, in one line
+        warning = gpu_mismatch_warning("pytorch", torch.cuda.is_available(), torch.version.cuda)
+        if warning:
+            print(f"warning: {warning}", flush=True)
     if launched_by_torchrun() and not DISTRIBUTED:
         DEVICE = init_distributed(DEVICE, args.batch_size)
     torch.manual_seed(args.seed)

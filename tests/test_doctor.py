@@ -3,13 +3,14 @@
 No GPU here: nvidia-smi's output is given as the driver prints it, and the frameworks' facts as their
 probes report them.
 """
+import os
 import subprocess
 import sys
 
 import pytest
 
 from common import doctor
-from tests.helpers import PYTHON, REPO
+from tests.helpers import PYTHON, REPO, run_script
 
 HEADER_535 = """Mon Sep 21 10:00:00 2026
 +---------------------------------------------------------------------------------------+
@@ -261,3 +262,21 @@ def test_the_real_check_runs_torch_in_another_process():
     assert lines[0].startswith(f"Python {sys.version.split()[0]} (") and ": supported (3.11 to 3.13)" in lines[0]
     assert any(line.startswith("PyTorch: --device auto trains on ") for line in lines), lines
     assert lines[-1] == "loaded here: [] 0" or lines[-1] == "loaded here: [] 1", lines
+
+
+# --- the same warning from a training run whose --device auto fell back to the CPU ----------------------
+
+@pytest.mark.parametrize("script, words", [("pytorch/ex1_mnist.py", "PyTorch will train on the CPU"),
+                                           ("keras/ex1_mnist.py", "Keras will train on the CPU")])
+def test_a_run_on_the_cpu_beside_an_nvidia_gpu_it_cannot_use_warns_in_one_line(script, words, tiny_data, tmp_path):
+    """A stand-in nvidia-smi on PATH that sees a Tesla T4 (driver 535, CUDA 12.2): no framework here can use
+    it (this machine has no GPU), so the run trains on the CPU and says why before it starts."""
+    fake = tmp_path / "bin" / "nvidia-smi"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nif [ $# -eq 0 ]; then cat <<'END'\n" + HEADER_535 + "END\nelse echo 'Tesla T4, 7.5'; fi\n")
+    fake.chmod(0o755)
+    result = run_script(script, "--models", "lab3", "--limit", "60", "--epochs", "1", "--out", tmp_path / "out",
+                        data_dir=tiny_data, env={"PATH": f"{fake.parent}:{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and words in warnings[0] and "Tesla T4" in warnings[0], result.stdout
