@@ -421,6 +421,8 @@ def run_all(jobs: list, states: dict, root: Path, out: Path) -> int:
     """One machine: every job not done, one after another; a failure does not stop the others."""
     todo = [job for job in jobs if not states[job.number][0]]
     finished, failed = [], []
+    print(f"campaign: {len(jobs)} jobs, {len(jobs) - len(todo)} done, {len(todo)} to run "
+          f"(--list-jobs lists them)", flush=True)
     for n, job in enumerate(todo, start=1):
         print(f"\ncampaign [{n}/{len(todo)}] job {job.number}, {job.key}, {epochs(job.epochs)}; "
               f"{len(finished)} finished, {len(failed)} failed so far\n$ {job.shown_command(root)}", flush=True)

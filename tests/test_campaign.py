@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -244,6 +243,7 @@ def test_a_failing_job_is_reported_and_the_others_still_run(fake_repo):
     for model in ("m1", "m2"):
         assert json.loads(layout.record(fake_repo, "ex1", "pytorch", model).read_text())["epochs"] == 2
     # In the jobs' order, whatever the order of --only.
+    assert result.stdout.startswith("campaign: 3 jobs, 0 done, 3 to run (--list-jobs lists them)\n")
     assert "campaign [2/3] job 1, pytorch/ex1/m2, 2 epochs; 1 finished, 0 failed so far" in result.stdout
     assert "campaign [3/3] job 2, pytorch/ex1/broken" in result.stdout
     assert "campaign: 2 of 3 jobs done (2 in this campaign), 1 failed\n  failed: job 2, pytorch/ex1/broken" \
