@@ -56,7 +56,8 @@ write_conf() {
     cat > "$CONF.tmp" <<CONF
 $MARK
 ClusterName=lab
-SlurmctldHost=$HOST
+# Addressed as 127.0.0.1: the host's name need not resolve (containers).
+SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
 AuthType=auth/munge
 StateSaveLocation=/var/spool/slurmctld
@@ -78,7 +79,7 @@ ReturnToService=2
 # forgetting them after a few seconds keeps its poll at 2 s, so a test waits seconds, not half minutes.
 MinJobAge=4
 MpiDefault=none
-$node State=UNKNOWN
+$node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
     if [ -e "$CONF" ] && cmp -s "$CONF" "$CONF.tmp"; then
