@@ -411,9 +411,9 @@ def run_one(jobs: list, number: Optional[int], root: Path, out: Path, force: boo
     try:
         return 0 if run_job(job, root, out) else 1
     except KeyboardInterrupt as exc:  # scancel, the time limit, a preemption: Slurm sends SIGTERM
-        print(f"campaign: job {number} interrupted; run it again to continue (on Slurm: submit the array "
-              f"again, or this task alone with sbatch --array={number}, and the same options)",
-              file=sys.stderr, flush=True)
+        print(f"campaign: job {number} interrupted; it continues when it runs again (Slurm requeues a "
+              f"preempted task itself; submit a cancelled or timed-out one again: sbatch --array={number} "
+              f"with the same options)", file=sys.stderr, flush=True)
         return interrupt_exit_code(exc)
 
 

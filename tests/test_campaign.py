@@ -316,8 +316,8 @@ def test_a_checkpointed_job_stopped_says_where_it_continues(fake_repo):
     assert proc.returncode == 143, "".join(lines) + stdout + stderr
     assert "campaign: pytorch/ex1/slow stopped after epoch 3 of 20: the next run of this job continues from its " \
            "checkpoint" in stderr
-    assert "campaign: job 0 interrupted; run it again to continue (on Slurm: submit the array again, or this task " \
-           "alone with sbatch --array=0, and the same options)" in stderr
+    assert "campaign: job 0 interrupted; it continues when it runs again (Slurm requeues a preempted task itself; " \
+           "submit a cancelled or timed-out one again: sbatch --array=0 with the same options)" in stderr
 
 
 def test_job_runs_one_job_by_number_or_from_the_array_task_id(fake_repo):
