@@ -42,7 +42,7 @@ from common.atomic import check_writable, write_json, write_text
 from common.entry import exit_process, run_command
 from common.errors import UserError
 from common.parser import BATCH_SIZE, SEED, Parser, finite, whole
-from common.scripts import load_script
+from common.scripts import ScriptInfo, load_script, read_script
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "results" / "benchmarks"
@@ -59,36 +59,53 @@ CONV_HEAVY_MACS = 20e6  # multiply-adds per image from which a model counts as c
 
 @dataclass
 class Entry:
-    """One benchmarkable model: ``ex1/model4`` and what it needs."""
+    """One benchmarkable model: ``ex1/model4``, its script's table, and its builder once the script is imported."""
     id: str
-    exercise: object   # common.exercise.Exercise
+    script: ScriptInfo
     name: str
 
     @property
+    def exercise(self) -> str:
+        return self.script.exercise
+
+    @property
+    def dataset(self) -> str:
+        return self.script.dataset
+
+    @property
     def by_default(self) -> bool:
-        return self.exercise.benchmark_by_default
+        return self.exercise != "ex4"  # ResNet50 takes minutes per measurement on a CPU: on request only
+
+    @property
+    def report_epochs(self) -> int:
+        return self.script.epochs[self.name]
+
+    def module(self):
+        """The exercise script as a module (it imports its framework: only in that framework's benchmark)."""
+        return load_script(self.script.path, f"_benchmark_{self.script.framework}_{self.script.path.stem}")
+
+    def build(self, args):
+        """The model as the script builds it; ex4's builders read --weights, --freeze-backbone, --image-size."""
+        make = self.module().MODELS[self.name]
+        return make(args) if self.exercise == "ex4" else make()
 
     @property
     def augment(self):
         """PyTorch's batched transform for this model, or None (Keras' augmentation is in the model)."""
-        return self.exercise.augment.get(self.name)
+        return getattr(self.module(), "AUGMENT", {}).get(self.name) if self.script.framework == "pytorch" else None
 
 
 def load_registry(framework: str) -> list:
-    """Every model of every exercise script of ``framework``, in exercise then report order.
-
-    The scripts are imported as files (they import no framework at module
-    level); one that cannot be imported is skipped with a warning.
-    """
+    """Every model of every exercise script of ``framework``, in exercise then report order, read from the
+    scripts' EPOCHS tables (nothing imported); a script whose table cannot be read is skipped with a warning."""
     entries = []
     for path in sorted((REPO_ROOT / framework).glob("ex[0-9]*_*.py")):
         try:
-            exercise = load_script(path, f"_benchmark_{framework}_{path.stem}").EXERCISE
-        except Exception as exc:  # a script being written must not stop the benchmark
-            print(f"warning: {path.relative_to(REPO_ROOT)} cannot be imported ({type(exc).__name__}: {exc}); "
-                  f"its models are skipped", file=sys.stderr)
+            script = read_script(path)
+        except UserError as exc:  # a script being written must not stop the benchmark
+            print(f"warning: {exc}; its models are skipped", file=sys.stderr)
             continue
-        entries += [Entry(f"{exercise.id}/{name}", exercise, name) for name in exercise.models]
+        entries += [Entry(f"{script.exercise}/{name}", script, name) for name in script.models]
     return entries
 
 
@@ -104,8 +121,8 @@ def select(entries: list, requested: Optional[list]) -> list:
     for name in requested:
         if "/" in name:
             found = [e for e in entries if e.id == name]
-        elif any(e.exercise.id == name for e in entries):
-            found = [e for e in entries if e.exercise.id == name]
+        elif any(e.exercise == name for e in entries):
+            found = [e for e in entries if e.exercise == name]
         else:
             found = [e for e in entries if e.name == name]
             if len(found) > 1:
@@ -201,7 +218,7 @@ def check_args(args, framework: str) -> None:
 def format_list(entries: list) -> str:
     """The chosen models, with the data set each is timed on (framework-free: nothing is built)."""
     rows = [f"{'model':<16} {'data':<8} augmentation"]
-    rows += [f"{e.id:<16} {e.exercise.dataset:<8} {e.augment or ('in the model' if e.exercise.id == 'ex3' else '-')}"
+    rows += [f"{e.id:<16} {e.dataset:<8} {e.augment or ('in the model' if e.exercise == 'ex3' else '-')}"
              for e in entries]
     return "\n".join(rows)
 
@@ -577,33 +594,31 @@ def evaluation_figures(backend, build, args, registry, mnist, device, model=None
     import tempfile
     import time
 
-    from common import experiment  # matplotlib: imported here, as at the start of a real run
-    from common.cli import build_parser as exercise_parser
+    from common import cli, experiment, outputs  # matplotlib: imported here, as at the start of a real run
 
     entry = next(e for e in registry if e.id == "ex1/model1")
-    split = experiment.make_split(mnist, None, 0.1)
+    split = experiment.make_split(mnist, None, 0.1, entry.dataset)
     if model is None:
         model = build(entry, args)
-    epochs = entry.exercise.report_epochs(entry.name)
+    epochs = entry.report_epochs
     # Placeholder curves of a full run's length: the figures' cost, not their values, is measured.
     history = {"loss": [0.5 / (e + 1) for e in range(epochs)], "accuracy": [1 - 0.1 / (e + 1) for e in range(epochs)],
                "val_loss": [0.6 / (e + 1) for e in range(epochs)],
                "val_accuracy": [1 - 0.12 / (e + 1) for e in range(epochs)], "seconds": [1.0] * epochs}
-    run_args = exercise_parser(entry.exercise).parse_args([])  # a default run of the exercise script
+    # A default run of the exercise script (--list: parsed without checking an output folder).
+    run_args = cli.parse_args(entry.script.path, entry.id, entry.script.epochs, argv=["--list"])
     run_args.seed, run_args.batch_size = args.seed, args.batch_size
-    described = experiment.describe(entry.exercise, backend, model, None, run_args)
     t0 = time.perf_counter()
     probs = backend.predict(model, split.x_test, args.batch_size)
     t1 = time.perf_counter()
-    record = experiment.make_record(entry.exercise, run_args, device, backend.versions(), split, entry.name,
-                                    described, epochs, backend.trainable_params(model), 0.0, history, probs)
+    record = outputs.make_record(run_args, split, entry.name, backend.run_facts(model), epochs, 0.0, history, probs)
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        experiment.write_outputs(record, split, out)
+        outputs.write_outputs(record, split, out)
         t3 = time.perf_counter()
     result = {"model": entry.id, "n_test": len(split.x_test), "seconds": round(t3 - t0, 3),
               "predict_s": round(t1 - t0, 3), "record_s": round(t2 - t1, 3), "figures_s": round(t3 - t2, 3),
-              "what": f"{backend.__name__}.predict{predict_note}, common.experiment.make_record and write_outputs "
+              "what": f"{backend.__name__}.predict{predict_note}, common.outputs.make_record and write_outputs "
                       f"(loss and accuracy curves, confusion matrix, ten worst images, record) into a temporary folder"}
     print(f"evaluation + figures, {entry.id}, {len(split.x_test):,} test images: {result['seconds']:.2f} s "
           f"(predict {result['predict_s']:.2f}, record {result['record_s']:.2f}, figures {result['figures_s']:.2f})",

@@ -1,90 +1,76 @@
-"""Run every experiment of the report: each model of each exercise script, one process per model.
+"""Run every model of the report, each in its own process: one after another on one machine, or as a Slurm
+job array over many (slurm/campaign.sbatch; docs/cluster.md).
 
-    python -m common.campaign --dry-run                 # the plan: what is done, what would run, how long
-    python -m common.campaign                           # everything, the report's epochs
-    python -m common.campaign --epochs-cap 2            # everything, at most 2 epochs per model
+    python -m common.campaign --list-jobs          # the numbered jobs: done or to run, each with its command
+    python -m common.campaign                      # every job not done yet, one after another
+    python -m common.campaign --job 7              # job 7 only (--job alone: $SLURM_ARRAY_TASK_ID)
+    python -m common.campaign --epochs-cap 2 --limit 1000 --out /tmp/quick
     python -m common.campaign --only ex1 keras/ex2 pytorch/ex3/PraisyNet
     python -m common.campaign --only ex4 --script-args 'ex4: --weights none'   # offline: no ImageNet weights
 
-Models come from the scripts' EXERCISE.models (keras/ and pytorch/, ex1..ex4), run as
-``python <framework>/<script> --models <name> --epochs <n> ...`` from the
-repository root, each in its own process (TensorFlow and torch never share
-one). A model whose record already holds these settings (epochs, batch size,
-learning rate, seed, --limit, --val-split, and the exercise's own options the
-record lists under "settings") is skipped, so an interrupted
-campaign continues where it stopped; a record with more epochs (up to the
-report's) also counts, so a capped campaign never replaces a longer run. In
-the repository (no --out), a model whose record was made with fuller or other
-settings than the campaign's is not run at all (the scripts keep such a
-record: common.preflight); --force runs it. A model that fails is reported and
-the others still run; the exit code is then 1, as it is when a model of the
-report has no script yet or is not run. The README's results are rebuilt after
-each model, from the records under --out: the repository's README only when
---out is the repository, else the one --readme names. Ctrl-C or SIGTERM stops
-the current model (the scripts leave no partial files; the next campaign
-continues it from its last epoch). The scripts keep each model's last
-checkpoint, so raising --epochs-cap later trains only the epochs a record
-lacks; a checkpoint that cannot be continued (made with other settings or
-data, or past the epochs wanted) is started over, and the plan says so.
---force starts every model over.
+A job is one model of one exercise script. Jobs are numbered in the order of the scripts' EPOCHS, ex1 to
+ex4, Keras then PyTorch; the numbers depend only on the scripts and on --only, never on what is done, so
+the tasks of a Slurm array and a list printed on a login node agree. A job runs
+``python <framework>/<script> --models NAME --epochs N --precision fp32 --resume-or-restart ...`` from the
+repository root: an interrupted, cancelled or requeued job continues from its model's last checkpoint,
+and one whose checkpoint cannot be continued (other settings or data) starts over.
 
-Framework-free: standard library only.
+A job is done, and skipped, when its record under --out is at least as full as the job asks: at least its
+epochs (and at most the report's), all images or at least its --limit, fp32, and the value of every option
+--batch-size, --seed, --val-split and --script-args give it, wherever the record states that option.
+Options not given are the scripts' defaults, which the campaign does not read: a record made by hand with
+another --seed counts as done; --force runs every job again, from scratch. A record that is unreadable or
+malformed is a warning, and its job runs. A job that fails is reported and the others still run (exit code
+1). Ctrl-C or SIGTERM stops the running script (it leaves no partial files) and says what became of its
+model. When --out is the repository, the README's results are rebuilt at the end.
+
+Framework-free: standard library only; the scripts' models are read from their source (common.scripts).
 """
 from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import fnmatch
-import io
 import json
 import math
-import re
+import os
 import shlex
-import signal
-import statistics
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from common import layout, preflight, report
+from common import layout
 from common.atomic import check_writable, interrupt_exit_code
 from common.entry import exit_process, run_command
 from common.errors import UserError
-from common.parser import BATCH_SIZE, EPOCHS, LIMIT, SEED, VAL_SPLIT, Parser
+from common.parser import BATCH_SIZE, EPOCHS, LIMIT, SEED, VAL_SPLIT, Parser, whole
 from common.progress import duration
+from common.scripts import FRAMEWORKS, SCRIPTS, read_script, script_path
 
-REPO_ROOT = report.REPO_ROOT
-TRAIN_IMAGES = {"mnist": 60_000, "cifar10": 50_000}  # full training sets (common.data checks the files)
-# Rough seconds per training image per epoch on a 2-core CPU, used until a record of the
-# exercise gives a measured rate; startup (framework import, data loading) per process.
-DEFAULT_RATE = {"ex1": 1e-3, "ex2": 2e-3, "ex3": 3e-3, "ex4": 3e-2}
-STARTUP_S = 20.0
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ARRAY_TASK = "SLURM_ARRAY_TASK_ID"
+# Slurm's time limit per job: the longest training time among the jobs' records, times this margin (the
+# cluster's node may be slower than the machine that made the record, and a job also loads its framework,
+# its data, and evaluates), rounded up to a whole hour.
+TIME_MARGIN = 2
 
 
 @dataclass
 class Job:
+    number: int
     exercise: str
     framework: str
     model: str
-    script: Optional[Path] = None
-    epochs: Optional[int] = None
-    report_epochs: Optional[int] = None
-    argv: list = field(default_factory=list)       # arguments of the script (after its path)
-    wanted: dict = field(default_factory=dict)     # the settings a matching record must hold
-    options: dict = field(default_factory=dict)    # every option the script will see (for record["settings"])
-    resumable: bool = False                        # the script takes --resume (checkpoints per epoch)
-    done_epochs: int = 0                           # epochs its checkpoint already holds (--resume trains the rest)
-    done_seconds: list = field(default_factory=list)  # what those epochs took: the best guide to the rest
-    dataset: str = "cifar10"
-    state: str = "run"                             # "done" | "run" | "unavailable"
-    reason: str = ""
-    estimate_s: float = 0.0
-    estimate_kind: str = "rough"
+    script: Path
+    epochs: int          # what this campaign trains: the report's, or --epochs-cap
+    report_epochs: int
+    limit: Optional[int]  # --limit, passed to the script
+    argv: list           # the script's arguments
+    options: dict        # the options given beyond the job's own, {"--weights": "none", "--freeze-backbone": True}
 
     @property
     def key(self) -> str:
@@ -95,94 +81,7 @@ class Job:
         return [sys.executable, str(self.script), *self.argv]
 
     def shown_command(self, root: Path) -> str:
-        script = self.script.relative_to(root) if self.script and self.script.is_relative_to(root) else self.script
-        return " ".join(["python", str(script), *self.argv])
-
-
-def record_path(out: Path, job: Job) -> Path:
-    return layout.record(out, job.exercise, job.framework, job.model)
-
-
-def read_checkpoint(out: Path, job: Job) -> tuple:
-    """(the last epoch the model's checkpoint holds, the seconds its epochs took, why it cannot be continued).
-
-    (0, [], None) without a checkpoint; (0, [], why) for one the script will start over (--resume-or-restart):
-    unreadable, past the epochs wanted, or made with settings other than the job's. The script checks the rest
-    (architecture, data) itself, and starts over if they differ too."""
-    meta = layout.checkpoint_dir(out, job.exercise, job.framework, job.model) / "meta.json"
-    if not meta.exists():
-        return 0, [], None
-    try:
-        saved = json.loads(meta.read_text(encoding="utf-8"))
-        epoch, signature = saved["epoch"], saved["signature"]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        return 0, [], "is unreadable"
-    if not (isinstance(epoch, int) and 0 < epoch <= job.epochs):
-        return 0, [], f"is after epoch {epoch}, past the {epochs(job.epochs)} wanted"
-    if not isinstance(signature, dict):
-        return 0, [], "is unreadable"
-    diffs = differences({**signature, "optimizer": {"lr": signature.get("lr")}, "epochs": job.epochs}, job)
-    if diffs:
-        return 0, [], f"was made with other settings ({', '.join(diffs)})"
-    history = saved.get("history")
-    seconds = history.get("seconds") if isinstance(history, dict) else None
-    if not isinstance(seconds, list):
-        return epoch, [], None
-    return epoch, [s for s in seconds if isinstance(s, (int, float)) and s > 0], None
-
-
-def read_record(path: Path):
-    """(record, None) or (None, why it cannot be used)."""
-    if not path.is_file():
-        return None, "no record yet"
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return None, f"record unreadable ({type(exc).__name__})"
-    problem = report.check_record(record)
-    return (None, f"record malformed ({problem})") if problem else (record, None)
-
-
-def record_val_split(record) -> Optional[float]:
-    if isinstance(record.get("val_split"), (int, float)):
-        return float(record["val_split"])
-    validation = record.get("validation")
-    if not isinstance(validation, str):
-        return None
-    if validation.startswith("the test set"):
-        return 0.0
-    match = re.search(r"\(([0-9.]+) of the training set\)", validation)
-    return float(match.group(1)) if match else None
-
-
-def differences(record: dict, job: Job) -> list:
-    """How the record's settings differ from the job's ([] = the job is done)."""
-    wanted = job.wanted
-    found = {
-        "batch_size": record.get("batch_size"),
-        "lr": (record.get("optimizer") or {}).get("lr") if isinstance(record.get("optimizer"), dict) else None,
-        "seed": record.get("seed"),
-        "limit": record.get("limit"),
-        "val_split": record_val_split(record),
-        "deterministic": bool(record.get("deterministic", False)),
-    }
-    diffs = []
-    epochs = record.get("epochs")
-    longer_is_fine = job.report_epochs is not None and job.epochs < epochs <= job.report_epochs
-    if epochs != job.epochs and not longer_is_fine:
-        diffs.append(f"epochs {epochs} (wanted {job.epochs})")
-    for name, value in wanted.items():
-        have = found[name]
-        same = (have == value if not isinstance(value, float) or have is None
-                else isinstance(have, (int, float)) and math.isclose(have, value, rel_tol=1e-9, abs_tol=1e-12))
-        if not same:
-            diffs.append(f"{name.replace('_', '-')} {have} (wanted {value})")
-    # The exercise's own options, as the record lists them (e.g. ex4's weights, freeze_backbone, image_size).
-    settings = record.get("settings") if isinstance(record.get("settings"), dict) else {}
-    for name, have in sorted(settings.items()):
-        if name in job.options and job.options[name] != have:
-            diffs.append(f"--{name.replace('_', '-')} {have} (wanted {job.options[name]})")
-    return diffs
+        return shlex.join(["python", self.script.relative_to(root).as_posix(), *self.argv])
 
 
 def matches(pattern: str, key: str) -> bool:
@@ -193,183 +92,241 @@ def matches(pattern: str, key: str) -> bool:
                for i in range(len(keys) - len(parts) + 1))
 
 
-def plan(root: Path, out: Path, options) -> list:
-    """Every model of every exercise, in the report's order, exercise by exercise."""
-    reference = report.load_reference()
-    jobs = []
-    for ex in report.EXERCISES:
-        for fw in report.FRAMEWORKS:
-            script = report.load_script(root, ex, fw)
-            ref_names = [m for (e, f, m) in reference if (e, f) == (ex, fw)]
-            for name in report.model_order(ref_names, list(script.models) if script else None, []):
-                job = Job(ex, fw, name, dataset=report.EXERCISES[ex][2])
-                path = report.script_path(root, ex, fw)
-                if script is None:
-                    job.state = "unavailable"
-                    job.reason = (f"{fw}/{path.name} cannot be imported" if path.is_file()
-                                  else f"{fw}/{path.name} is not written yet")
-                elif name not in script.models:
-                    job.state, job.reason = "unavailable", f"not among the models of {fw}/{path.name}"
-                else:
-                    prepare(job, script, out, options)
-                jobs.append(job)
-    return jobs
+def script_options(tokens: list) -> dict:
+    """['--weights', 'none', '--freeze-backbone'] -> {'--weights': 'none', '--freeze-backbone': True}."""
+    found = {}
+    for i, token in enumerate(tokens):
+        if token.startswith("--"):
+            name, equals, value = token.partition("=")
+            following = tokens[i + 1] if i + 1 < len(tokens) else None
+            found[name] = value if equals else following if following and not following.startswith("--") else True
+    return found
 
 
-def prepare(job: Job, script: report.ScriptInfo, out: Path, options) -> None:
-    """The job's command and settings, as the script's own parser reads them."""
-    from common.cli import build_parser  # framework-free: argparse only
+# --- the jobs ---------------------------------------------------------------------------------------------
 
-    job.script = script.path
-    job.dataset = script.exercise.dataset
-    job.report_epochs = script.report_epochs(job.model)
-    job.epochs = min(job.report_epochs, options.epochs_cap) if options.epochs_cap else job.report_epochs
-    argv = ["--models", job.model, "--epochs", str(job.epochs)]
-    for flag, value in (("--batch-size", options.batch_size), ("--seed", options.seed),
-                        ("--limit", options.limit), ("--val-split", options.val_split)):
+def list_jobs(root: Path, out: Path, options) -> list:
+    """Every model of every exercise script, numbered in a stable order; only those --only names."""
+    keys = []
+    for exercise in SCRIPTS:
+        for framework in FRAMEWORKS:
+            # A script that cannot be read stops the campaign: skipping it would renumber every later job.
+            info = read_script(script_path(exercise, framework, root))
+            keys += [(info, model) for model in info.models]
+    if options.only:
+        unmatched = [p for p in options.only
+                     if not any(matches(p, f"{info.framework}/{info.exercise}/{model}") for info, model in keys)]
+        if unmatched:
+            raise UserError(f"--only {' '.join(unmatched)} matches no model (models are named like "
+                            f"keras/ex1/model1; patterns: ex1, keras/ex2, pytorch/ex3/PraisyNet)")
+        keys = [(info, model) for info, model in keys
+                if any(matches(p, f"{info.framework}/{info.exercise}/{model}") for p in options.only)]
+    return [make_job(number, info, model, out, options) for number, (info, model) in enumerate(keys)]
+
+
+def make_job(number: int, info, model: str, out: Path, options) -> Job:
+    key, report_epochs = f"{info.framework}/{info.exercise}/{model}", info.epochs[model]
+    epochs = min(report_epochs, options.epochs_cap) if options.epochs_cap else report_epochs
+    # fp32 as the report trained; a checkpoint continues unless --force asks for a run from scratch.
+    argv = ["--models", model, "--epochs", str(epochs), "--precision", "fp32",
+            "--force" if options.force else "--resume-or-restart"]
+    if out != REPO_ROOT:  # the scripts' default --out is this repository
+        argv += ["--out", str(out)]
+    for flag, value in (("--limit", options.limit), ("--data-dir", options.data_dir), ("--device", options.device)):
         if value is not None:
             argv += [flag, str(value)]
-    for pattern, extra in options.script_args or ():
-        if matches(pattern, job.key):
-            argv += extra
-    try:
-        args = build_parser(script.exercise).parse_args(argv)
-    except (UserError, SystemExit) as exc:
-        job.state, job.reason = "unavailable", f"the script rejects {' '.join(argv)} ({exc})"
-        return
-    job.wanted = {"batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "limit": args.limit,
-                  "val_split": float(args.val_split)}
-    if hasattr(args, "deterministic"):
-        job.wanted["deterministic"] = bool(args.deterministic)
-    job.options = vars(args)
-    # An interrupted model continues from its last epoch's checkpoint, and a capped one from its capped run's,
-    # and one whose checkpoint cannot be continued (other settings or data) starts over instead of failing;
-    # --force retrains from scratch (with --resume, a kept checkpoint would only be re-evaluated), and lets
-    # the script replace a record made with fuller settings.
-    if hasattr(args, "resume_or_restart") and not options.force:
-        argv.append("--resume-or-restart")
-        job.resumable = True
-    if options.force and hasattr(args, "force"):
-        argv.append("--force")
-    # The scripts' --out default is this repository's root: say --out whenever it is anything else.
-    in_repository = out == REPO_ROOT.resolve()
-    job.argv = argv + ([] if in_repository else ["--out", str(out)])
-    if options.data_dir:
-        job.argv += ["--data-dir", str(options.data_dir)]
-    if options.device:
-        job.argv += ["--device", options.device]
-    record, why = read_record(record_path(out, job))
-    if record is not None:
-        diffs = differences(record, job)
-        if not diffs and not options.force:
-            job.state, job.reason = "done", f"record: {epochs(record['epochs'])}, {record['test_accuracy']:.2%}"
-            return
-        why = "--force" if not diffs else "record differs: " + ", ".join(diffs)
-        # In the repository the script keeps a record made with fuller or other settings (common.preflight).
-        kept = [] if options.force or not in_repository else preflight.shortfall(
-            record, {**preflight.run_settings(argparse.Namespace(**job.options), job.epochs), "settings": job.options})
-        if kept:
-            job.state = "unavailable"
-            job.reason = (f"its record is kept, as the script keeps a record made with fuller or other settings "
-                          f"({'; '.join(kept)}): --out DIR runs it elsewhere, --force replaces it")
-            return
-    job.state, job.reason = "run", why
-    if job.resumable:
-        job.done_epochs, job.done_seconds, restart = read_checkpoint(out, job)
-        if job.done_epochs:
-            job.reason += f"; continues its checkpoint after epoch {job.done_epochs}"
-        elif restart:
-            job.reason += f"; starts over: its checkpoint {restart}"
+    # Options that change the experiment: a done job's record states the same values.
+    extra = [token for flag, value in (("--batch-size", options.batch_size), ("--seed", options.seed),
+                                       ("--val-split", options.val_split)) if value is not None
+             for token in (flag, str(value))]
+    for pattern, more in options.script_args or ():
+        if matches(pattern, key):
+            extra += more
+    return Job(number, info.exercise, info.framework, model, info.path, epochs, report_epochs, options.limit,
+               argv + extra, script_options(extra))
 
 
-# --- time estimates ----------------------------------------------------------------
-
-def rates(out: Path) -> dict:
-    """Measured seconds per training image per epoch, from every readable record."""
-    found = collections.defaultdict(list)
-    for path in sorted(layout.results_dir(out).glob("*/*/*.json")):
-        record, _ = read_record(path)
-        if record is None or record["epochs"] < 1 or record["n_train"] < 1 or record["train_time_s"] <= 0:
-            continue
-        rate = record["train_time_s"] / (record["epochs"] * record["n_train"])
-        ex, fw, model = record["exercise"], record["framework"], record["model"]
-        for key in ((ex, fw, model), (ex, fw), (ex,)):
-            found[key].append(rate)
-    return {key: statistics.median(values) for key, values in found.items()}
-
-
-def estimate(jobs: list, out: Path, options) -> None:
-    """Each job's seconds: its checkpoint's epochs, else its own record's rate, else similar runs, else a guess."""
-    measured = rates(out)
-    for job in jobs:
-        if job.state != "run":
-            continue
-        if job.done_seconds:  # the very run it continues, on this machine; the median skips warm-up epochs
-            per_epoch = statistics.median(job.done_seconds)
-            job.estimate_kind = f"measured: {per_epoch:.0f} s per epoch in its checkpoint"
-            job.estimate_s = STARTUP_S + per_epoch * (job.epochs - job.done_epochs)
-            continue
-        if (job.exercise, job.framework, job.model) in measured:
-            rate, job.estimate_kind = measured[job.exercise, job.framework, job.model], "measured"
-        elif (job.exercise, job.framework) in measured:
-            rate, job.estimate_kind = measured[job.exercise, job.framework], "from similar runs"
-        elif (job.exercise,) in measured:
-            rate, job.estimate_kind = measured[job.exercise,], "from similar runs"
-        else:
-            rate, job.estimate_kind = DEFAULT_RATE[job.exercise], "rough"
-        images = options.limit or TRAIN_IMAGES.get(job.dataset, 50_000)
-        n_train = images - max(1, round(images * job.wanted["val_split"])) if job.wanted["val_split"] else images
-        job.estimate_s = STARTUP_S + rate * n_train * (job.epochs - job.done_epochs)
-
+# --- records ----------------------------------------------------------------------------------------------
 
 def epochs(n: int) -> str:
     return f"{n} epoch{'s' if n != 1 else ''}"
 
 
-def remaining_text(jobs: list) -> str:
-    todo = [j for j in jobs if j.state == "run"]
-    if not todo:
-        return "nothing left"
-    rough = any(j.estimate_kind == "rough" for j in todo)
-    return f"about {duration(sum(j.estimate_s for j in todo))} left{' (partly a rough guess)' if rough else ''}"
+def kind(value) -> str:
+    return {list: "a list", dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
 
 
-def print_plan(jobs: list, root: Path) -> None:
-    width = max(len(j.key) for j in jobs)
+def shown(value) -> str:
+    """A value read from a record, in a few characters: JSON for a plain value, the kind of a list or an
+    object (which may be nested too deep to print)."""
+    return kind(value) if isinstance(value, (list, dict)) else json.dumps(value)[:40]
+
+
+def malformed(record) -> Optional[str]:
+    """What makes a parsed record unusable here, or None. Any JSON at all may come in."""
+    if not isinstance(record, dict):
+        return f"it is {kind(record)}, not a record (a JSON object)"
+    for name, low, high, whole_only in (("epochs", 1, math.inf, True), ("train_time_s", 0, math.inf, False),
+                                        ("test_accuracy", 0, 1, False)):
+        value = record.get(name)
+        number = isinstance(value, int if whole_only else (int, float)) and not isinstance(value, bool)
+        if not number or not low <= value <= high:
+            return f"its {name} is {shown(value)}" if name in record else f"it has no {name}"
+    limit = record.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        return f"its limit is {shown(record['limit'])}"
+    if not isinstance(record.get("precision", "fp32"), str):
+        return f"its precision is {shown(record['precision'])}"
+    return None
+
+
+def read_record(path: Path) -> tuple:
+    """(record, None), (None, None) when there is none, or (None, why it is unusable)."""
+    if not path.is_file():
+        return None, None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # deep nesting: RecursionError
+        return None, f"it cannot be read ({type(exc).__name__})"
+    problem = malformed(record)
+    return (None, problem) if problem else (record, None)
+
+
+def stated(record: dict, option: str):
+    """The value the record states for a script option ('--weights' -> settings.weights), or KeyError."""
+    name = option.lstrip("-").replace("-", "_")
+    for where in (record, record.get("settings"), record.get("optimizer")):
+        if isinstance(where, dict) and name in where:
+            return where[name]
+    raise KeyError(option)
+
+
+def same(value, given) -> bool:
+    """Whether a record's value is what the command line gave ('none' for None, '0.1' for 0.1, a flag for True)."""
+    if isinstance(value, bool) or given is True:
+        return value is True and given is True
+    if value is None:
+        return str(given).lower() == "none"
+    if isinstance(value, (int, float)):
+        try:
+            return math.isclose(float(given), value, rel_tol=1e-9)
+        except ValueError:
+            return False
+    return str(value) == str(given)
+
+
+def shortfall(record: dict, job: Job) -> list:
+    """How the record falls short of the job ([]: the job is done)."""
+    why = []
+    if not job.epochs <= record["epochs"] <= job.report_epochs:
+        why.append(f"{epochs(record['epochs'])} (wanted {job.epochs})")
+    if record.get("limit") is not None and (job.limit is None or record["limit"] < job.limit):
+        why.append(f"--limit {record['limit']} (wanted {job.limit or 'all images'})")
+    if record.get("precision", "fp32") != "fp32":
+        why.append(f"precision {record['precision']} (wanted fp32)")
+    for option, given in job.options.items():
+        try:
+            value = stated(record, option)
+        except KeyError:
+            continue  # an option records do not state (--device, --tensorboard ...): nothing to compare
+        if not same(value, given):
+            why.append(f"{option} {shown(value)} (wanted {given})")
+    return why
+
+
+def status(job: Job, out: Path, force: bool) -> tuple:
+    """(done, what the list shows for it); an unusable record is also a warning."""
+    path = layout.record(out, job.exercise, job.framework, job.model)
+    record, problem = read_record(path)
+    if problem:
+        print(f"warning: {path}: {problem}; job {job.number} ({job.key}) runs again", file=sys.stderr, flush=True)
+        return False, f"its record is unusable ({problem})"
+    if record is None:
+        return False, "no record yet"
+    why = shortfall(record, job)
+    if force or why:
+        return False, "--force" if not why else "its record has " + ", ".join(why)
+    return True, f"record: {epochs(record['epochs'])}, {record['test_accuracy']:.2%}"
+
+
+def checkpoint_epoch(out: Path, job: Job) -> int:
+    """The last epoch the model's checkpoint holds, 0 when none can be read (the script decides the rest)."""
+    meta = layout.checkpoint_dir(out, job.exercise, job.framework, job.model) / "meta.json"
+    try:
+        epoch = json.loads(meta.read_text(encoding="utf-8")).get("epoch")
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+        return 0
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > 0 else 0
+
+
+# --- time -------------------------------------------------------------------------------------------------
+
+def estimate(job: Job, out: Path, root: Path) -> Optional[float]:
+    """Seconds the job trains, scaled from its model's record (under --out, else the repository's), made on
+    all images; None without one, or for a --limit run (a smoke run needs no estimate)."""
+    if job.limit is not None:
+        return None
+    for folder in dict.fromkeys((out, root)):
+        record, _ = read_record(layout.record(folder, job.exercise, job.framework, job.model))
+        if record is not None and record.get("limit") is None:
+            return record["train_time_s"] / record["epochs"] * job.epochs
+    return None
+
+
+def time_limit(seconds: float) -> str:
+    """Slurm's --time for jobs whose longest estimate is ``seconds``: with the margin, whole hours."""
+    hours = max(1, math.ceil(seconds * TIME_MARGIN / 3600))
+    return f"{hours}:00:00"
+
+
+# --- the list -----------------------------------------------------------------------------------------------
+
+def print_list(jobs: list, states: dict, estimates: dict, root: Path, sbatch_args: list) -> None:
+    width = max(len(job.key) for job in jobs)
     for job in jobs:
-        if job.state == "done":
-            line = f"  done         {job.key:<{width}}  {job.reason}"
-        elif job.state == "run":
-            line = (f"  to run       {job.key:<{width}}  {epochs(job.epochs)}, ~{duration(job.estimate_s)} "
-                    f"({job.estimate_kind}; {job.reason})\n               $ {job.shown_command(root)}")
-        else:
-            line = f"  unavailable  {job.key:<{width}}  {job.reason}"
-        print(line)
-    counts = collections.Counter(j.state for j in jobs)
-    print(f"plan: {len(jobs)} model{'s' if len(jobs) != 1 else ''}; {counts['done']} done, {counts['run']} to run, "
-          f"{counts['unavailable']} unavailable; {remaining_text(jobs)}", flush=True)
+        done, text = states[job.number]
+        seconds = estimates[job.number]
+        if done:
+            print(f"{job.number:>4}  done    {job.key:<{width}}  {text}")
+            continue
+        took = f"~{duration(seconds)} by its record's time" if seconds is not None else "no time estimate"
+        print(f"{job.number:>4}  to run  {job.key:<{width}}  {epochs(job.epochs)}, {took}; {text}\n"
+              f"{'':>14}$ {job.shown_command(root)}")
+    todo = [job for job in jobs if not states[job.number][0]]
+    known = [estimates[job.number] for job in todo if estimates[job.number] is not None]
+    left = f", about {duration(sum(known))} of training" if known else ""
+    unknown = len(todo) - len(known)
+    print(f"{len(jobs)} jobs (0-{len(jobs) - 1}): {len(jobs) - len(todo)} done, {len(todo)} to run{left}"
+          + (f" ({unknown} without an estimate)" if known and unknown else ""))
+    longest = max((s for s in estimates.values() if s is not None), default=None)
+    time_option = [f"--time={time_limit(longest)}"] if longest is not None else []
+    print("on a Slurm cluster: " + shlex.join(["sbatch", f"--array=0-{len(jobs) - 1}", *time_option,
+                                                "slurm/campaign.sbatch", *sbatch_args]), flush=True)
 
 
-# --- running -------------------------------------------------------------------------
+# --- running ------------------------------------------------------------------------------------------------
 
 def stop(proc: subprocess.Popen) -> None:
-    """Ctrl-C: let the script stop cleanly (it leaves no partial files), then insist."""
-    for sig, timeout in ((None, 3), (signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+    """After Ctrl-C or SIGTERM: the script has most likely had the signal too (the terminal sends Ctrl-C to
+    both, Slurm signals every process of a job) and stops at once, leaving no partial files; else ask it
+    (terminate: SIGTERM, which the scripts take as Ctrl-C), then insist (kill, which Windows has too)."""
+    for ask, timeout in ((None, 3), (proc.terminate, 30), (proc.kill, 10)):
         if proc.poll() is not None:
             return
         try:
-            if sig is not None:  # first: a Ctrl-C at the terminal has reached the script too
-                proc.send_signal(sig)
+            if ask is not None:
+                ask()
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             continue
-        except KeyboardInterrupt:  # pressed again: escalate at once
+        except KeyboardInterrupt:  # pressed again: insist at once
             continue
 
 
-def run_job(job: Job, root: Path) -> tuple:
-    """Run one model; (exit code, last line of its stderr). Its output goes to ours as it comes."""
-    tail = collections.deque(maxlen=20)
+def run_script(job: Job, root: Path) -> tuple:
+    """Run the job's script; (exit code, last line of its stderr). Its output goes to ours as it comes."""
+    tail = collections.deque(maxlen=1)
     proc = subprocess.Popen(job.command, cwd=root, stderr=subprocess.PIPE, text=True, errors="replace")
 
     def forward():
@@ -377,7 +334,7 @@ def run_job(job: Job, root: Path) -> tuple:
             sys.stderr.write(line)
             sys.stderr.flush()
             if line.strip():
-                tail.append(line.rstrip())
+                tail.append(line.strip())
 
     reader = threading.Thread(target=forward, daemon=True)
     reader.start()
@@ -388,147 +345,183 @@ def run_job(job: Job, root: Path) -> tuple:
         reader.join(5)
         raise
     reader.join(5)
-    return code, (tail[-1] if tail else "")
+    return code, (tail[0] if tail else "")
 
 
-def rebuild_readme(readme: Path, out: Path, root: Path, quiet: bool) -> None:
+def written(job: Job, out: Path, before: Optional[int]) -> Optional[dict]:
+    """The record the job's run has just written, when it is new and as full as the job asks."""
+    path = layout.record(out, job.exercise, job.framework, job.model)
+    record, _ = read_record(path)
+    if record is None or shortfall(record, job):
+        return None
+    return record if before is None or path.stat().st_mtime_ns != before else None
+
+
+def run_job(job: Job, root: Path, out: Path) -> bool:
+    """Run one job and say how it ended; True if its record was written."""
+    path = layout.record(out, job.exercise, job.framework, job.model)
+    before = path.stat().st_mtime_ns if path.is_file() else None
+    start = time.monotonic()
     try:
-        if quiet:  # the report's warnings are printed once, at the end
-            with contextlib.redirect_stderr(io.StringIO()):
-                report.rebuild(readme, layout.results_dir(out), root)
-        else:
-            report.rebuild(readme, layout.results_dir(out), root)
-            print(f"campaign: the results in {readme} are up to date", flush=True)
+        code, last = run_script(job, root)
+    except KeyboardInterrupt:
+        print(f"\ncampaign: {job.key} {interrupted_outcome(job, out, before)}", file=sys.stderr, flush=True)
+        raise
+    record = written(job, out, before)
+    if record is not None:
+        print(f"campaign: {job.key} finished in {duration(time.monotonic() - start)}: "
+              f"test accuracy {record['test_accuracy']:.2%}", flush=True)
+        return True
+    why = (f"exit code {code}" + (f": {last}" if last else "") if code
+           else f"it wrote no record with the job's settings at {path}")
+    print(f"campaign: {job.key} FAILED ({why})", file=sys.stderr, flush=True)
+    return False
+
+
+def interrupted_outcome(job: Job, out: Path, before: Optional[int]) -> str:
+    """What became of a job stopped by Ctrl-C or SIGTERM: its script may have written its record first."""
+    if written(job, out, before) is not None:
+        return "had finished: its record was written before the stop"
+    epoch = checkpoint_epoch(out, job)
+    if epoch:
+        return f"stopped after epoch {epoch} of {job.epochs}: the next run of this job continues from its checkpoint"
+    return "stopped before its first checkpoint: the next run of this job starts it over"
+
+
+def run_one(jobs: list, number: Optional[int], root: Path, out: Path, force: bool) -> int:
+    """--job N: the one job of a Slurm array task."""
+    if number is None:
+        text = os.environ.get(ARRAY_TASK)
+        if text is None:
+            raise UserError(f"--job needs a number, or ${ARRAY_TASK} (which sbatch --array sets)")
+        try:
+            number = whole(0)(text)
+        except argparse.ArgumentTypeError as exc:
+            raise UserError(f"${ARRAY_TASK}: {exc}") from None
+    if number >= len(jobs):
+        raise UserError(f"there is no job {number}: these options give {len(jobs)} jobs, 0-{len(jobs) - 1} "
+                        f"(sbatch --array=0-{len(jobs) - 1} with the same options; --list-jobs lists them)")
+    job = jobs[number]
+    done, text = status(job, out, force)
+    if done:
+        print(f"campaign: job {number}, {job.key}, is done already ({text}); nothing to run", flush=True)
+        return 0
+    print(f"campaign: job {number}, {job.key}, {epochs(job.epochs)} ({text})\n$ {job.shown_command(root)}",
+          flush=True)
+    try:
+        return 0 if run_job(job, root, out) else 1
+    except KeyboardInterrupt as exc:  # scancel, the time limit, a preemption: Slurm sends SIGTERM
+        print(f"campaign: job {number} interrupted; it continues when it runs again (Slurm requeues a "
+              f"preempted task itself; submit a cancelled or timed-out one again: sbatch --array={number} "
+              f"with the same options)", file=sys.stderr, flush=True)
+        return interrupt_exit_code(exc)
+
+
+def run_all(jobs: list, states: dict, root: Path, out: Path) -> int:
+    """One machine: every job not done, one after another; a failure does not stop the others."""
+    todo = [job for job in jobs if not states[job.number][0]]
+    finished, failed = [], []
+    print(f"campaign: {len(jobs)} jobs, {len(jobs) - len(todo)} done, {len(todo)} to run "
+          f"(--list-jobs lists them)", flush=True)
+    for n, job in enumerate(todo, start=1):
+        print(f"\ncampaign [{n}/{len(todo)}] job {job.number}, {job.key}, {epochs(job.epochs)}; "
+              f"{len(finished)} finished, {len(failed)} failed so far\n$ {job.shown_command(root)}", flush=True)
+        try:
+            (finished if run_job(job, root, out) else failed).append(job)
+        except KeyboardInterrupt as exc:
+            print(f"campaign: interrupted; {len(finished)} jobs finished in this campaign, {len(todo) - n} "
+                  f"not started. Run the same command again to continue: finished jobs are skipped.",
+                  file=sys.stderr, flush=True)
+            return interrupt_exit_code(exc)
+    print(f"\ncampaign: {len(jobs) - len(todo) + len(finished)} of {len(jobs)} jobs done "
+          f"({len(finished)} in this campaign), {len(failed)} failed"
+          + "".join(f"\n  failed: job {job.number}, {job.key}" for job in failed), flush=True)
+    if out == root:
+        rebuild_readme(root)
+    else:
+        print(f"campaign: the records are in {out / 'results'}; the repository's README shows the "
+              f"repository's own", flush=True)
+    return 1 if failed else 0
+
+
+def rebuild_readme(root: Path) -> None:
+    from common import report  # only here: the report reads every record and the reference figures
+
+    try:
+        report.rebuild(root / "README.md", layout.results_dir(root), root)
+        print(f"campaign: the results in {root / 'README.md'} are up to date", flush=True)
     except UserError as exc:
         print(f"campaign: README not rebuilt: {exc}", file=sys.stderr, flush=True)
 
 
-def campaign(jobs: list, root: Path, out: Path, readme: Optional[Path], options) -> int:
-    todo = [j for j in jobs if j.state == "run"]
-    done = sum(j.state == "done" for j in jobs)
-    failed, finished = [], []
-    current = None
-    try:
-        for n, job in enumerate(todo, start=1):
-            current = job
-            print(f"\ncampaign [{n}/{len(todo)}] {job.key}, {epochs(job.epochs)} (~{duration(job.estimate_s)}); "
-                  f"done {done + len(finished)}, failed {len(failed)}, remaining {len(todo) - n + 1}; "
-                  f"{remaining_text(jobs)}\n$ {job.shown_command(root)}", flush=True)
-            path = record_path(out, job)
-            before = path.stat().st_mtime_ns if path.is_file() else None
-            start = time.monotonic()
-            code, last = run_job(job, root)
-            elapsed = time.monotonic() - start
-            record, why = read_record(path)
-            if record is not None and (before is not None and path.stat().st_mtime_ns == before):
-                record, why = None, "no new record written"
-            elif record is not None and differences(record, job):
-                record, why = None, "the new record differs: " + ", ".join(differences(record, job))
-            if code == 0 and record is not None:
-                job.state = "done"
-                finished.append(job)
-                print(f"campaign: {job.key} done in {duration(elapsed)}: "
-                      f"test accuracy {record['test_accuracy']:.2%}", flush=True)
-            else:
-                job.state = "failed"
-                job.reason = f"exit code {code}" + (f": {last}" if last else "") + ("" if code else f" ({why})")
-                failed.append(job)
-                print(f"campaign: {job.key} FAILED ({job.reason}); continuing with the others",
-                      file=sys.stderr, flush=True)
-            estimate(jobs, out, options)  # the new record refines the estimates
-            if readme:
-                rebuild_readme(readme, out, root, quiet=True)
-            current = None
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM: the running script is stopped at its checkpoint
-        left = [j for j in todo if j.state == "run" and j is not current]
-        print(f"\ncampaign: interrupted; {len(finished)} models finished in this campaign"
-              + (f", {current.key} stopped (no record; " + ("its checkpoint resumes on the next run)"
-                                                               if current.resumable else "it starts over)")
-                 if current else "")
-              + f", {len(left)} not run. Run the same command again to continue: finished models are skipped.",
-              file=sys.stderr, flush=True)
-        if readme:
-            rebuild_readme(readme, out, root, quiet=True)
-        return interrupt_exit_code(exc)
-
-    unavailable = [j for j in jobs if j.state == "unavailable"]
-    print(f"\ncampaign: {done + len(finished)} of {len(jobs)} models done ({len(finished)} in this campaign), "
-          f"{len(failed)} failed, {len(unavailable)} unavailable", flush=True)
-    for job in failed:
-        print(f"  failed       {job.key}: {job.reason}", flush=True)
-    for job in unavailable:
-        print(f"  unavailable  {job.key}: {job.reason}", flush=True)
-    if readme:
-        rebuild_readme(readme, out, root, quiet=False)
-    else:
-        print(f"campaign: no README rebuilt: --out {out} is not the repository (--readme FILE rebuilds one "
-              f"from its records)", flush=True)
-    return 1 if failed or unavailable else 0
-
+# --- command line -------------------------------------------------------------------------------------------
 
 def script_args(text: str) -> tuple:
     """'ex4: --weights none' -> ('ex4', ['--weights', 'none'])."""
     pattern, colon, rest = text.partition(":")
     if not colon or not pattern.strip():
         raise argparse.ArgumentTypeError(f"expected 'PATTERN: ARGS' (e.g. 'ex4: --weights none'), got {text!r}")
-    return pattern.strip(), shlex.split(rest)
+    try:
+        return pattern.strip(), shlex.split(rest)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+FROM_SLURM = -1  # --job without a number; never a number --job accepts
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m common.campaign", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--list-jobs", "--dry-run", dest="list_jobs", action="store_true",
+                        help="list the numbered jobs, done or to run, with their commands and times; run nothing")
+    parser.add_argument("--job", nargs="?", type=whole(0), const=FROM_SLURM, default=None, metavar="N",
+                        help="run job N only (a Slurm array task; --job alone reads $SLURM_ARRAY_TASK_ID)")
     parser.add_argument("--only", nargs="+", metavar="PATTERN", default=None,
-                        help="run only these: ex1, keras/ex2, pytorch/ex3/PraisyNet, ex2/model1, model* ...")
+                        help="only these models: ex1, keras/ex2, pytorch/ex3/PraisyNet, ex2/model1, model* ...")
     parser.add_argument("--epochs-cap", type=EPOCHS, default=None, metavar="N",
                         help="train each model min(report's epochs, N) epochs")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan and the time estimate; run nothing")
-    parser.add_argument("--force", action="store_true",
-                        help="run models even if a record with these settings exists, from scratch; in the "
-                             "repository, replace records made with fuller or other settings too")
+    parser.add_argument("--limit", type=LIMIT, default=None, metavar="N", help="passed to every script (smoke runs)")
     parser.add_argument("--data-dir", default=None, help="passed to every script")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
                         help="passed to every script (default: the scripts' own, auto)")
-    parser.add_argument("--limit", type=LIMIT, default=None, metavar="N", help="passed to every script (smoke runs)")
-    parser.add_argument("--batch-size", type=BATCH_SIZE, default=None,
-                        help="passed to every script (default: the script's)")
-    parser.add_argument("--seed", type=SEED, default=None, help="passed to every script (default: the script's)")
-    parser.add_argument("--val-split", type=VAL_SPLIT, default=None,
-                        help="passed to every script (default: the script's)")
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=None, help="passed to every script")
+    parser.add_argument("--seed", type=SEED, default=None, help="passed to every script")
+    parser.add_argument("--val-split", type=VAL_SPLIT, default=None, help="passed to every script")
     parser.add_argument("--script-args", action="append", type=script_args, default=None,
                         metavar="'PATTERN: ARGS'",
-                        help="more options for the scripts matching PATTERN, e.g. 'ex4: --weights none' "
-                             "(repeatable)")
+                        help="more options for the scripts matching PATTERN, e.g. 'ex4: --weights none' (repeatable)")
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help="where the scripts write plots/, ten_worst/, results/ (default: the repository root)")
-    parser.add_argument("--readme", default=None,
-                        help="README rebuilt from the records (default: the repository's README.md, "
-                             "when --out is the repository; none otherwise)")
+                        help="where the scripts write results/, plots/, ten_worst/, checkpoints/: on a cluster, "
+                             "a folder every node sees (default: the repository)")
+    parser.add_argument("--force", action="store_true",
+                        help="run every job, done or not, from scratch; in the repository, replace records made "
+                             "with fuller or other settings")
     parser.add_argument("--root", default=str(REPO_ROOT), help="repository holding keras/ and pytorch/ (for tests)")
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+
     def body() -> int:
         options = build_parser().parse_args(argv)
         root = Path(options.root).resolve()
         out = Path(options.out).resolve() if options.out else root
-        # The repository's README shows the repository's records: a campaign elsewhere rebuilds one only if named.
-        readme = Path(options.readme) if options.readme else root / "README.md" if out == root else None
-        jobs = plan(root, out, options)
-        if options.only:
-            unmatched = [p for p in options.only if not any(matches(p, j.key) for j in jobs)]
-            if unmatched:
-                raise UserError(f"--only {' '.join(unmatched)} matches no model (models are named like "
-                                f"keras/ex1/model1; patterns: ex1, keras/ex2, pytorch/ex3/PraisyNet)")
-            jobs = [j for j in jobs if any(matches(p, j.key) for p in options.only)]
-        estimate(jobs, out, options)
-        print_plan(jobs, root)
-        if options.dry_run:
+        jobs = list_jobs(root, out, options)
+        if options.job is not None:
+            check_writable(out, "--out ")
+            return run_one(jobs, None if options.job == FROM_SLURM else options.job, root, out, options.force)
+        states = {job.number: status(job, out, options.force) for job in jobs}
+        if options.list_jobs:
+            estimates = {job.number: estimate(job, out, root) for job in jobs}
+            print_list(jobs, states, estimates, root, [a for a in argv if a not in ("--list-jobs", "--dry-run")])
             return 0
         check_writable(out, "--out ")  # the scripts check their own folders; fail before the first one starts
-        return campaign(jobs, root, out, readme, options)  # it reports an interrupt of its own models itself
+        return run_all(jobs, states, root, out)
 
-    # A killed campaign stops its running script too (run_command makes SIGTERM an interrupt).
-    return run_command(body, "campaign: stopped before any model ran")
+    # SIGTERM is an interrupt here too (run_command), so a killed campaign stops its running script; once
+    # jobs run, they say themselves what an interrupt left.
+    return run_command(body, "the campaign stopped before any job ran")
 
 
 if __name__ == "__main__":

@@ -89,3 +89,11 @@ def install_interrupt_hook() -> None:
         previous(kind, value, traceback)
 
     sys.excepthook = hook
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """How an exercise script ends: ``main()`` through ``run_command``, then ``exit_process``. An interrupt
+    says what was kept and the command that continues the run."""
+    again = " ".join(sys.argv) + ("" if "--resume" in sys.argv else " --resume")
+    exit_process(run_command(main, f"finished models are saved, the current one is checkpointed at its last "
+                                   f"completed epoch; continue with: python {again}"))

@@ -12,9 +12,10 @@ from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 from common.atomic import atomic_path  # noqa: E402
 
 
-def _save(fig, path) -> None:
+def _save(fig, path, metadata=None) -> None:
+    """``metadata``: the PNG's text chunks (None as a value leaves matplotlib's default out)."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
 
 
@@ -51,6 +52,45 @@ def plot_history(history: dict, metric: str, title: str, path, val_label: str = 
     ax.legend()
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     _save(fig, path)
+
+
+COMPARISON_FONT = 12  # points: shown 800 pixels wide (of 1,100), text is still about 13 pixels tall
+MARKERS_UP_TO = 30     # epochs: beyond that, markers would blur into the line
+
+
+def plot_comparison(series, title: str, path, comment: str = "") -> None:
+    """The validation accuracy (left, in percent) and loss (right) per epoch of several runs, one line
+    each in the same colour on both panels, and one legend under both.
+
+    ``series``: [(label, val_accuracy, val_loss)], accuracies as fractions. The loss goes on a log axis
+    when a spike would flatten the other curves (needs_log_scale). The PNG holds ``comment`` and no
+    matplotlib version, so the same data on the same matplotlib gives the same bytes.
+    """
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    longest = max(len(accuracy) for _, accuracy, _ in series)
+    for i, (label, accuracy, loss) in enumerate(series):
+        epochs = np.arange(1, len(accuracy) + 1)
+        # Ten colours, then the same colours dashed: every line stays distinguishable.
+        style = dict(color=f"C{i % 10}", linestyle="-" if i < 10 else "--", linewidth=1.8,
+                     marker="o" if longest <= MARKERS_UP_TO else None, markersize=3.5)
+        acc_ax.plot(epochs, np.asarray(accuracy, dtype=float) * 100, label=label, **style)
+        loss_ax.plot(epochs, loss, **style)
+    log = needs_log_scale([v for _, _, loss in series for v in loss])
+    if log:
+        loss_ax.set_yscale("log")
+    loss_name = "validation loss" + (" (log scale)" if log else "")
+    for ax, name in ((acc_ax, "validation accuracy (%)"), (loss_ax, loss_name)):
+        ax.set_xlabel("epoch", fontsize=COMPARISON_FONT)
+        ax.set_ylabel(name, fontsize=COMPARISON_FONT)
+        ax.tick_params(labelsize=COMPARISON_FONT - 1)
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # epochs 5, 10, 15, ...
+        ax.set_xlim(0.5, longest + 0.5)
+    fig.suptitle(title, fontsize=COMPARISON_FONT + 1)
+    fig.tight_layout()
+    fig.legend(*acc_ax.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=1 if len(series) < 3 else 2, fontsize=COMPARISON_FONT - 1, frameon=False)
+    _save(fig, path, metadata={"Software": None, "Comment": comment})
 
 
 CONFUSION_FONT = 13  # points: at the README's 450-pixel height a count is still about 12 pixels tall

@@ -48,6 +48,6 @@ def choose(requested: str, device_type: str, cpu_bf16: bool = False, cuda_bf16: 
     return "fp32"
 
 
-def describe(precision: str) -> str:
+def words(precision: str) -> str:
     """The record's and the README's words for it."""
     return {"fp32": "fp32", "bf16": "bf16 mixed precision", "fp16": "fp16 mixed precision"}[precision]

@@ -50,7 +50,7 @@ from common import evaluation, layout
 from common.entry import run_command
 from common.errors import UserError
 from common.parser import Parser
-from common.scripts import REPO_ROOT, SCRIPTS, load_script, read_script, script_path
+from common.scripts import REPO_ROOT, SCRIPTS, ScriptInfo, load_script, read_script, script_path  # noqa: F401
 
 BACKENDS = {"keras": "keras_lab", "pytorch": "torch_lab"}
 VARIANTS = ("-bf16", "-fp16")
@@ -91,12 +91,9 @@ def find_script(framework: str, name: str, root=REPO_ROOT) -> tuple:
 
 
 def model_builder(module, model: str):
-    """The function of the script ``module`` that builds ``model``: from its MODELS dict if it has one, else its
-    EXERCISE's models, else the module-level function of the model's name."""
+    """The function of the script ``module`` that builds ``model``: from its MODELS dict ({model: builder}, as
+    its main() trains them), else the module-level function of the model's name."""
     table = getattr(module, "MODELS", None)
-    if not isinstance(table, dict):
-        exercise = getattr(module, "EXERCISE", None)
-        table = getattr(exercise, "models", None) if exercise is not None else None
     build = table.get(model) if isinstance(table, dict) else getattr(module, model, None)
     if not callable(build):
         raise UserError(f"{Path(module.__file__).name}: no function builds {model} (expected MODELS[{model!r}] or "
@@ -178,7 +175,9 @@ def run_args(record: dict, framework: str, options) -> argparse.Namespace:
     if "weights" in settings:
         args.weights = "none"  # the trained weights replace whatever the backbone started from
     args.precision = record.get("precision", "fp32")  # as it trained and was measured
-    args.mixed_precision = "channels_last" in record.get("device", "") or framework == "keras"
+    # PyTorch trains in channels_last on CPUs and CUDA GPUs (the record's device says so): re-measured the same way.
+    args.plain_layout = framework == "pytorch" and "channels_last" not in record.get("device", "")
+    args.mixed_precision = not args.plain_layout  # the name older labs read
     args.device, args.batch_size, args.seed = options.device, record["batch_size"], record.get("seed", 0)
     args.deterministic, args.strategy = False, "default"
     args.limit, args.val_split = record.get("limit"), record.get("val_split", 0.1)

@@ -24,6 +24,7 @@ from typing import Optional
 
 from common import layout
 from common.atomic import check_writable
+from common.cli import epochs_of
 from common.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -156,14 +157,14 @@ def check_outputs(out, exercise: str, framework: str, output: str, tensorboard=N
         check_folder(Path(tensorboard) / exercise / framework / output)
 
 
-def check(exercise, args, split, outputs: dict, precision: Optional[str] = None) -> None:
+def check(args, split, outputs: dict, precision: Optional[str] = None) -> None:
     """Before training: no record of the repository replaced by another experiment (with the precision when it
-    is known: ``precision``, or --precision when it is not auto), then every model's output folders writable.
-    ``outputs``: {model: its output name} (``model7-bf16`` for a precision asked for by name)."""
+    is known: ``precision``, or --precision when it is not auto), then every model's output folders writable,
+    its --tensorboard folder among them. ``outputs``: {model: its output name} (``model7-bf16`` for a precision
+    asked for by name). With --precision auto, call ``refuse_replacing`` again once the framework has chosen."""
     precision = precision or known_precision(args)
     for name, output in outputs.items():
-        epochs = args.epochs or exercise.report_epochs(name)
-        refuse_replacing(layout.record(args.out, exercise.id, exercise.framework, output),
-                         run_settings(args, epochs, split, precision), args.force)
+        refuse_replacing(layout.record(args.out, args.exercise, args.framework, output),
+                         run_settings(args, epochs_of(args, name), split, precision), args.force)
     for output in outputs.values():
-        check_outputs(args.out, exercise.id, exercise.framework, output, getattr(args, "tensorboard", None))
+        check_outputs(args.out, args.exercise, args.framework, output, getattr(args, "tensorboard", None))

@@ -39,7 +39,7 @@ class StepProgress:
     def step(self, done: int, running_loss: Optional[Callable[[], float]] = None) -> None:
         now = self.clock()
         if self.first_done is None:
-            # Step 1 also builds, traces or warms up (Keras traced ResNet50 for 30 s here): not a rate.
+            # Step 1 also builds, traces or warms up (Keras traces the model then): not a rate.
             self.first_done = now
         if now - self.last < self.interval_s or not 1 < done < self.steps:
             return

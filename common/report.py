@@ -1,269 +1,68 @@
-"""The README's results section, rebuilt from the records in results/.
+"""The report's pages, rebuilt from the records in results/: README.md's generated blocks, REPORT.md, the
+comparison figures and results/summary.csv.
 
-    python -m common.report            # rewrite README.md between the result markers
-    python -m common.report --check    # exit 1 if README.md is out of date (CI)
+    python -m common.report            # rewrite them all
+    python -m common.report --check    # exit 1 if any is out of date (CI); writes nothing
 
-Besides the results section (each model's tables, figures and analysis, the
-comparisons), it rebuilds the README's other generated blocks where their
-markers are: the summary near the top, the run table with each script's
-recorded time, and the contents list, made last from the README's headings.
-The analysis itself (intervals, confusions, over- and underfitting) is
-common.analysis; the Markdown helpers are common.markdown.
+README.md is the front page: hand-written text around generated blocks, each rebuilt where the
+README has its markers: the summary ("Results at a glance", each model linked to its analysis in
+REPORT.md), the run table (each script, with its models' recorded time) and the comparison figures.
+REPORT.md beside it is generated whole: the summary again, then every exercise (each model's tables,
+figures, analysis and ten worst) and the comparisons (tables and figures). The comparisons and their
+figures are common.comparisons, the CSV common.summary_csv, the analysis itself (intervals, confusions,
+over- and underfitting) common.analysis; reading and checking the records is common.report_inputs.
 
-Every number in the generated section comes from a record
-(``results/<ex>/<framework>/<model>.json``, written by ``common.experiment``)
-or, labelled as the report's, from ``common/reference_results.csv``; nothing is
-typed by hand. Every model of the report gets a row, in the report's order,
-whether it has been run or not: the model list of an exercise and framework is
-the reference CSV merged with the script's ``EXERCISE.models`` (imported as a file: the
-scripts import no framework at module level). A missing, unreadable or
-malformed record is a warning naming the file and a "not run" row, never a
-crash. The output holds no timestamp of the rebuild and is ordered
-deterministically, so a second run changes nothing.
+Every number comes from a record (``results/<ex>/<framework>/<model>.json``, written by
+``common.outputs``) or, labelled as the report's, from ``common/reference_results.csv``; nothing is
+typed by hand. Every model of the report gets a row, in the report's order, whether it has been run or
+not: the model list of an exercise and framework is the reference CSV merged with the script's EPOCHS
+(read from its source, nothing imported). A malformed record is a warning naming the file, never a
+crash. Nothing holds a timestamp of the rebuild and everything is ordered deterministically, so a
+second run changes nothing.
 
-Framework-free (standard library only): this module never imports torch,
-TensorFlow or numpy.
+Framework-free: this module never imports torch or TensorFlow, and numpy and matplotlib only when a
+comparison figure has to be drawn.
 """
 from __future__ import annotations
 
-import csv
-import json
-import math
+import html
 import os
 import statistics
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from common import analysis, layout
+from common import analysis, comparisons, scripts, summary_csv
 from common.atomic import write_text
+from common.comparisons import KINDS, title
 from common.entry import exit_process, run_command
 from common.errors import UserError, reason
 from common.markdown import anchor, contents, has_block, image, lines_text, splice, table
 from common.parser import Parser
-from common.scripts import load_script as load_script_file
+# Re-exported: the campaign reads the report's figures and checks records through this module.
+from common.report_inputs import (DATASET_NAMES, EXERCISES, FRAMEWORKS, REFERENCE_CSV, REPO_ROOT,  # noqa: F401
+                                  Context, Records, check_record, context, load_records, load_reference,
+                                  model_order, warn)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_CSV = Path(__file__).resolve().parent / "reference_results.csv"
-BEGIN = "<!-- results:begin -->"
-END = "<!-- results:end -->"
-# The README's other generated blocks, each rebuilt only where the README has its markers.
-BLOCKS = {name: (f"<!-- {name}:begin -->", f"<!-- {name}:end -->") for name in ("contents", "summary", "run-table")}
+REPORT_NAME = "REPORT.md"  # written beside the README
+# The generated blocks a page may hold, each rebuilt only where the page has its markers. "results" is
+# the whole report, for a page that holds it itself (a scratch README of the campaign's --readme).
+BLOCKS = {name: (f"<!-- {name}:begin -->", f"<!-- {name}:end -->")
+          for name in ("contents", "summary", "run-table", "comparisons", "results")}
+BEGIN, END = BLOCKS["results"]
 GENERATED = ("<!-- Generated by `python -m common.report` from the records in results/ and the report's figures in "
              "common/reference_results.csv: edit those, not this section. -->")
 SUMMARY_HEADING = "Results at a glance"
 
-FRAMEWORKS = {"keras": "Keras", "pytorch": "PyTorch"}  # the report's order: Keras first
-EXERCISES = {  # id -> (script file, section title, data set)
-    "ex1": ("ex1_mnist.py", "1. Convolutional networks on MNIST", "mnist"),
-    "ex2": ("ex2_cifar10.py", "2. Convolutional networks on CIFAR-10", "cifar10"),
-    "ex3": ("ex3_augmentation.py", "3. Data augmentation on CIFAR-10", "cifar10"),
-    "ex4": ("ex4_resnet.py", "4. Transfer learning (ResNet50) on CIFAR-10", "cifar10"),
-}
-DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
-FRAMEWORK_MODULES = ("torch", "tensorflow", "tf_keras", "jax")
+OUTSIDE_EPOCHS = 0.01  # training time beyond the epochs' sum worth naming: over 1% of it
+FIGURE_WIDTH = 800     # pixels a comparison figure is shown at (of 1,100): its text stays readable
 
-# Comparisons the report makes (or that its models allow): (exercise, framework, model) pairs.
-KERAS_VS_PYTORCH = [  # the same architecture in both frameworks
-    (("ex1", "keras", "model1"), ("ex1", "pytorch", "model1")),
-    (("ex2", "keras", "model1"), ("ex2", "pytorch", "model1")),
-    (("ex2", "keras", "model7"), ("ex3", "pytorch", "PraisyNet")),
-    (("ex4", "keras", "MyResNet"), ("ex4", "pytorch", "MyResNet")),
-]
-# Why a pair above has different trainable-parameter counts (the counts themselves come from the records).
+# Why a pair of "the same architecture" has different trainable-parameter counts (the counts come from the records).
 WHY_COUNTS_DIFFER = {
     (("ex4", "keras", "MyResNet"), ("ex4", "pytorch", "MyResNet")):
         "the biases of the convolutions in Keras' ResNet50; torchvision's convolutions have none, "
         "as a BatchNorm follows each and its shift does a bias's work",
 }
-AUGMENTATION = [  # (without, with)
-    (("ex2", "keras", "model7"), ("ex3", "keras", "model8")),
-    (("ex2", "keras", "model7"), ("ex3", "keras", "model9")),
-    (("ex2", "keras", "model7"), ("ex3", "keras", "model10")),
-    (("ex3", "pytorch", "PraisyNet"), ("ex3", "pytorch", "PraisyNetDA")),
-    (("ex4", "keras", "MyResNet"), ("ex4", "keras", "MyResNetDA")),
-    (("ex4", "pytorch", "MyResNet"), ("ex4", "pytorch", "MyResNetDA")),
-]
-# Report section 1.3 (Keras, MNIST and CIFAR-10): the previous lab's best dense model against model1.
-LAB3 = [(("ex1", "keras", "lab3"), ("ex1", "keras", "model1")),
-        (("ex2", "keras", "lab3"), ("ex2", "keras", "model1"))]
-
-OUTSIDE_EPOCHS = 0.01  # training time beyond the epochs' sum worth naming: over 1% of it
-
-# field -> accepted types; a record lacking one of these, or holding the wrong type, shows "not run".
-NUMBER = (int, float)
-REQUIRED = {
-    "exercise": str, "framework": str, "model": str, "architecture": str, "device": str,
-    "test_loss": NUMBER, "test_accuracy": NUMBER, "train_time_s": NUMBER,
-    "epochs": int, "n_train": int, "n_test": int, "reduced": list,
-}
-TEN_WORST_FIELDS = {"rank": int, "index": int, "predicted": str, "actual": str, "prob_actual": NUMBER}
-
-
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-# --- inputs: the reference figures, the scripts' registries, the records ------
-
-def load_reference(path=REFERENCE_CSV) -> dict:
-    """(exercise, framework, model) -> the report's row (numbers as floats, blanks as None), in file order."""
-    rows = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            key = (row["exercise"], row["framework"], row["model"])
-            rows[key] = {
-                "test_loss": _float(row["test_loss"]),
-                "test_accuracy_pct": _float(row["test_accuracy_pct"]),
-                "train_time_s": _float(row["train_time_s"]),
-                "epochs": int(row["epochs"]) if row["epochs"].strip() else None,
-                "notes": row["notes"].strip(),
-            }
-    return rows
-
-
-def _float(text: str) -> Optional[float]:
-    return float(text) if text.strip() else None
-
-
-@dataclass
-class ScriptInfo:
-    """What an exercise script declares, read without running it."""
-    path: Path
-    exercise: object                               # common.exercise.Exercise
-    models: dict = field(default_factory=dict)     # name -> the script's builder, in the report's order
-
-    def report_epochs(self, name: str) -> int:
-        return self.exercise.report_epochs(name)
-
-
-_SCRIPT_CACHE: dict = {}
-
-
-def script_path(root, exercise: str, framework: str) -> Path:
-    return Path(root) / framework / EXERCISES[exercise][0]
-
-
-def load_script(root, exercise: str, framework: str) -> Optional[ScriptInfo]:
-    """Import ``<root>/<framework>/<script>`` as a file and return its EXERCISE and its models.
-
-    None when the script does not exist yet (its models then come from the
-    reference data) or cannot be imported (a warning says why).
-    """
-    path = script_path(root, exercise, framework).resolve()
-    if path in _SCRIPT_CACHE:
-        return _SCRIPT_CACHE[path]
-    info = None
-    if path.is_file():
-        before = set(sys.modules)
-        try:
-            module = load_script_file(path, f"_lab_script_{framework}_{exercise}_{len(_SCRIPT_CACHE)}")
-            info = ScriptInfo(path, module.EXERCISE, dict(module.EXERCISE.models))
-        except Exception as exc:  # a script being written must not stop the report
-            warn(f"{path}: cannot be imported ({type(exc).__name__}: {exc}); "
-                 f"its models come from the reference data")
-        heavy = sorted({m.split(".")[0] for m in set(sys.modules) - before} & set(FRAMEWORK_MODULES))
-        if heavy:
-            warn(f"{path} imports {', '.join(heavy)} at module level: scripts must import their framework "
-                 f"only to train (DESIGN.md)")
-    _SCRIPT_CACHE[path] = info
-    return info
-
-
-@dataclass
-class Records:
-    found: dict = field(default_factory=dict)      # (ex, fw, model) -> record
-    unreadable: dict = field(default_factory=dict)  # (ex, fw, model) -> relative path of the bad file
-
-
-def check_record(record) -> Optional[str]:
-    """What is wrong with a parsed record, or None."""
-    if not isinstance(record, dict):
-        return f"not a JSON object but {type(record).__name__}"
-    for name, types in REQUIRED.items():
-        if name not in record:
-            return f"missing field '{name}'"
-        value = record[name]
-        if isinstance(value, bool) or not isinstance(value, types):
-            return f"field '{name}' is {type(value).__name__}, not {_type_names(types)}"
-    if not all(isinstance(note, str) for note in record["reduced"]):
-        return "field 'reduced' is not a list of strings"
-    if record["n_test"] < 1:  # every accuracy's interval needs at least one test image
-        return f"n_test {record['n_test']} is not a number of test images"
-    if not 0 <= record["test_accuracy"] <= 1:
-        return f"test_accuracy {record['test_accuracy']} is not a fraction in [0, 1]"
-    for name in ("test_loss", "train_time_s"):
-        if not math.isfinite(record[name]):
-            return f"field '{name}' is {record[name]}"
-    return None
-
-
-def _type_names(types) -> str:
-    types = types if isinstance(types, tuple) else (types,)
-    return " or ".join(t.__name__ for t in types)
-
-
-def check_ten_worst(rows) -> Optional[str]:
-    if not isinstance(rows, list):
-        return "field 'ten_worst' is not a list"
-    for row in rows:
-        if not isinstance(row, dict):
-            return "field 'ten_worst' holds a non-object"
-        for name, types in TEN_WORST_FIELDS.items():
-            if isinstance(row.get(name), bool) or not isinstance(row.get(name), types):
-                return f"a ten_worst entry lacks a valid '{name}'"
-    return None
-
-
-def load_records(results_dir) -> Records:
-    """Every results/<ex>/<framework>/<model>.json; bad ones are warned about and kept as 'unreadable'."""
-    results_dir = Path(results_dir)
-    records = Records()
-    if not results_dir.is_dir():
-        return records
-    for path in sorted(results_dir.rglob("*.json")):
-        relative = path.relative_to(results_dir)
-        shown = results_dir.name + "/" + relative.as_posix()
-        if relative.parts[0] == "benchmarks":  # the performance section's data, rendered by common.benchmark_table
-            continue
-        if len(relative.parts) != 3 or relative.parts[0] not in EXERCISES or relative.parts[1] not in FRAMEWORKS:
-            warn(f"{path}: not at results/<ex1..ex4>/<keras|pytorch>/<model>.json; ignored")
-            continue
-        key = (relative.parts[0], relative.parts[1], path.stem)
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            problem = f"unreadable ({type(exc).__name__}: {exc})"
-        else:
-            problem = check_record(record)
-            if problem is None and (record["exercise"], record["framework"], record["model"]) != key:
-                problem = (f"says it is {record['exercise']}/{record['framework']}/{record['model']}, "
-                           f"but its path says {'/'.join(key)}")
-            if problem is None and "ten_worst" in record:
-                bad_table = check_ten_worst(record["ten_worst"])
-                if bad_table:
-                    warn(f"{path}: {bad_table}; its ten-worst table is left out")
-                    record = {**record, "ten_worst": None}
-        if problem is not None:
-            warn(f"{path}: {problem}; its row shows 'not run'")
-            records.unreadable[key] = shown
-            continue
-        records.found[key] = record
-    return records
-
-
-def model_order(reference_names: list, script_names: Optional[list], extra: list) -> list:
-    """The script's order (the report's, as its registry lists it), with the reference's other
-    models placed after their predecessor in the reference, then any other record's model."""
-    names = list(script_names or [])
-    for i, name in enumerate(reference_names):
-        if name in names:
-            continue
-        previous = [n for n in reference_names[:i] if n in names]
-        names.insert(names.index(previous[-1]) + 1 if previous else 0, name)
-    names += sorted(n for n in extra if n not in names)
-    return names
 
 
 # --- formatting ---------------------------------------------------------------
@@ -303,12 +102,6 @@ def epoch_seconds(record: dict) -> str:
     return f"{statistics.median(times):.0f} s ({min(times):.0f}-{max(times):.0f} s)"
 
 
-def title(key) -> str:
-    """"Keras ex1 model1": names a model everywhere, and as a heading gives it a unique anchor."""
-    ex, fw, model = key
-    return f"{FRAMEWORKS[fw]} {ex} {model}"
-
-
 class Notes:
     """Footnote markers (†1, †2, ...) for runs whose settings differ from the report's."""
 
@@ -329,45 +122,6 @@ class Notes:
         lines = ["Settings that differ from the report's:", ""]
         lines += [f"- †{i}: {text}" for i, text in enumerate(self.notes, start=1)]
         return lines + [""]
-
-
-@dataclass
-class Context:
-    results: Path
-    readme_dir: Path
-    root: Path
-    reference: dict
-    records: Records
-
-    def record(self, key) -> Optional[dict]:
-        return self.records.found.get(key)
-
-    def link(self, path: Path) -> Optional[str]:
-        """Path relative to the README, or None when the file is not there."""
-        if not path.is_file():
-            return None
-        return Path(os.path.relpath(path, self.readme_dir)).as_posix()
-
-    @property
-    def out(self) -> Path:
-        return self.results.parent
-
-    def figure(self, ex, fw, model, kind) -> Path:
-        return layout.figure(self.out, ex, fw, model, kind)
-
-    def thumbnail(self, ex, fw, model, rank) -> Path:
-        return layout.ten_worst_dir(self.out, ex, fw, model) / f"{rank}.png"
-
-    def models(self, ex, fw) -> list:
-        script = load_script(self.root, ex, fw)
-        reference = [m for (e, f, m) in self.reference if (e, f) == (ex, fw)]
-        extra = [m for (e, f, m) in list(self.records.found) + list(self.records.unreadable) if (e, f) == (ex, fw)]
-        return model_order(reference, list(script.models) if script else None, extra)
-
-    def report_accuracy(self, key) -> Optional[float]:
-        """The report's test accuracy as a fraction, or None."""
-        value = (self.reference.get(key) or {}).get("test_accuracy_pct")
-        return value / 100 if value is not None else None
 
 
 def not_run(ctx: Context, key) -> str:
@@ -427,12 +181,14 @@ def difference_cells(difference: Optional[tuple]) -> list:
 
 def exercise_section(ctx: Context, ex: str, fw: str) -> list:
     names = ctx.models(ex, fw)
-    lines = [f"#### {EXERCISES[ex][1]} ({FRAMEWORKS[fw]})", ""]
-    script = script_path(ctx.root, ex, fw)
+    lines = [f"### {EXERCISES[ex][1]} ({FRAMEWORKS[fw]})", ""]
+    script = scripts.script_path(ex, fw, ctx.root)
     if not script.is_file():
         lines += [f"`{fw}/{script.name}` is not written yet: the models below are the report's.", ""]
     if not names:
         return lines + ["No model of the report in this exercise.", ""]
+    figure = [c for c in comparisons.of_kind(ctx, "models") if c.name == f"{ex}_{fw}_models_comparison"]
+    lines += comparison_figures(ctx, figure)
     notes = Notes()
 
     rows = []
@@ -495,7 +251,7 @@ def model_analysis(ctx: Context, key, best, names, notes: Notes) -> list:
     figure = {kind: ctx.link(ctx.figure(ex, fw, name, kind)) for kind in ("loss", "accuracy", "confusion_matrix")}
     others = {other: ctx.record((ex, fw, other))["ten_worst"] for other in names
               if other != name and ctx.record((ex, fw, other)) and ctx.record((ex, fw, other)).get("ten_worst")}
-    lines = [f"##### {title(key)}", "", f"{image(figure['loss'], 240)} {image(figure['accuracy'], 240)}", ""]
+    lines = [f"#### {title(key)}", "", f"{image(figure['loss'], 240)} {image(figure['accuracy'], 240)}", ""]
     lines += [f"- **Test accuracy** {accuracy(record)} on {record['n_test']:,} test images{notes.mark(record)}; "
               + versus_report(ctx, key),
               f"- **In this exercise**: {versus_best(ctx, key, best)}",
@@ -553,12 +309,11 @@ def ten_worst(ctx: Context, key, notes: Notes) -> list:
             + ["", "</details>", ""])
 
 
-def pair_section(ctx: Context, heading: str, intro: str, pairs: list, labels: tuple, extra=None,
-                 remarks=None) -> list:
-    """A comparison table of (a, b) model pairs: epochs, accuracy and time, each as run / report's, and the
-    run's difference with its interval (the loss of every model is in its exercise's tables).
-    ``remarks(pairs)`` adds lines under the table."""
-    pairs = [(a, b) for a, b in pairs if _known(ctx, a) or _known(ctx, b)]
+def pair_section(ctx: Context, kind: str, intro: str, labels: tuple, extra=None, remarks=None) -> list:
+    """A comparison table of the kind's (a, b) model pairs: epochs, accuracy and time, each as run /
+    report's, and the run's difference with its interval (the loss of every model is in its exercise's
+    tables), then the kind's figures. ``remarks(pairs)`` adds lines under the table."""
+    pairs = [(a, b) for a, b in comparisons.pairs(ctx, kind) if _known(ctx, a) or _known(ctx, b)]
     if not pairs:
         return []
     notes = Notes()
@@ -588,9 +343,9 @@ def pair_section(ctx: Context, heading: str, intro: str, pairs: list, labels: tu
     rows = [[name(a), name(b)] + ([extra[1](a, b)] if extra else []) + [
         f"{epochs(a)} / {epochs(b)}", both(a, *acc), both(b, *acc), *difference_cells(between(ctx, a, b)),
         report_delta(a, b), both(a, *time), both(b, *time)] for a, b in pairs]
-    lines = [f"#### {heading}", "", intro, ""] + table(header, rows) + [""]
+    lines = [f"### {KINDS[kind]}", "", intro, ""] + table(header, rows) + [""]
     lines += (remarks(pairs) if remarks else []) + epoch_remarks(ctx, pairs)
-    return lines + notes.render()
+    return lines + notes.render() + comparison_figures(ctx, comparisons.of_kind(ctx, kind))
 
 
 def _known(ctx: Context, key) -> bool:
@@ -655,11 +410,22 @@ def augmentation_cell(ctx: Context, a, b) -> str:
     return f"report: {ref['notes']}" if ref and ref["notes"] else "—"
 
 
+def comparison_figures(ctx: Context, figures: list) -> list:
+    """The figures, full width, each linked to its file. Linked whether drawn yet or not: the pages
+    depend on the records alone, and the figures are drawn with them."""
+    lines = []
+    for comparison in figures:
+        link = Path(os.path.relpath(comparisons.folder(ctx.out) / comparison.filename, ctx.page_dir)).as_posix()
+        alt = html.escape(comparison.title, quote=False).replace('"', "&quot;")
+        lines += [f'<a href="{link}"><img src="{link}" width="{FIGURE_WIDTH}" alt="{alt}" /></a>', ""]
+    return lines
+
+
 def test_sets(ctx: Context) -> list:
     """Which test images the records were measured on, per data set, as the records say."""
     sets: dict = {}
     for (ex, fw, model), record in sorted(ctx.records.found.items()):
-        if isinstance(record.get("test_set"), str):
+        if record.get("test_set"):
             dataset = EXERCISES[ex][2]
             sets.setdefault(dataset, {}).setdefault(record["test_set"], []).append(record)
     if not sets:
@@ -672,22 +438,17 @@ def test_sets(ctx: Context) -> list:
     return lines + [""]
 
 
-def all_keys(ctx: Context) -> list:
-    """Every model of every exercise, in the README's order: Keras first, then by exercise."""
-    return [(ex, fw, m) for fw in FRAMEWORKS for ex in EXERCISES for m in ctx.models(ex, fw)]
-
-
 def coverage(ctx: Context) -> str:
     """How many of the report's models have a record, and what the other records are."""
-    report_keys = [k for k in all_keys(ctx) if k in ctx.reference]
+    report_keys = [k for k in ctx.all_keys() if k in ctx.reference]
     done = [k for k in report_keys if k in ctx.records.found]
     per_fw = ", ".join(f"{FRAMEWORKS[fw]} {sum(k[1] == fw for k in done)} of {sum(k[1] == fw for k in report_keys)}"
                        for fw in FRAMEWORKS)
-    results_rel = Path(os.path.relpath(ctx.results, ctx.readme_dir)).as_posix()
+    results_rel = Path(os.path.relpath(ctx.results, ctx.page_dir)).as_posix()
     text = (f"**{len(done)} of the report's {len(report_keys)} models {'has' if len(done) == 1 else 'have'} a "
             f"record** in `{results_rel}/` ({per_fw})"
             + ("; the others show \"not run\"" if len(done) < len(report_keys) else "") + ".")
-    extra = [k for k in all_keys(ctx) if k in ctx.records.found and k not in ctx.reference]
+    extra = [k for k in ctx.all_keys() if k in ctx.records.found and k not in ctx.reference]
     if extra:
         text += (f" {len(ctx.records.found)} records in all: {len(extra)} of "
                  f"{'a model' if len(extra) == 1 else 'models'} the report does not have: "
@@ -703,7 +464,7 @@ def coverage(ctx: Context) -> str:
 def training_time(ctx: Context) -> str:
     """What "Training time" holds, and which records spent a noticeable share of it outside their epochs."""
     outside = [(key, analysis.time_outside_epochs(r)) for key, r in
-               ((k, ctx.record(k)) for k in all_keys(ctx)) if r]
+               ((k, ctx.record(k)) for k in ctx.all_keys()) if r]
     over = [(key, share) for key, share in outside if share is not None and share > OUTSIDE_EPOCHS]
     text = ("*Training time* is a record's `train_time_s`, the wall time of its training call: the epochs "
             "(training and validation, whose seconds are the *Per epoch* column, from `history.seconds`) and the "
@@ -719,6 +480,7 @@ def training_time(ctx: Context) -> str:
 
 
 def render_results(ctx: Context) -> str:
+    """The report itself: how to read it, every exercise model by model, then the comparisons."""
     lines = [
         GENERATED,
         "",
@@ -731,64 +493,64 @@ def render_results(ctx: Context) -> str:
         training_time(ctx),
         "",
         "Under each exercise, every model's analysis is computed from its record, in the report's words. "
-        + analysis.rules() + " *In this exercise*: the difference from the exercise's most accurate model.",
+        + analysis.rules() + " *In this exercise*: the difference from the exercise's most accurate model. "
+        "Each exercise opens with the validation curves of all its models in one figure.",
         "",
     ]
     lines += test_sets(ctx)
     for fw in FRAMEWORKS:
-        lines += [f"### {FRAMEWORKS[fw]}", ""]
+        lines += [f"## {FRAMEWORKS[fw]}", ""]
         for ex in EXERCISES:
             lines += exercise_section(ctx, ex, fw)
-    lines += ["### Comparisons", ""]
-    lines += pair_section(ctx, "Keras against PyTorch, same architecture",
+    lines += ["## Comparisons", "",
+              "Each table sets the records of two models against each other; the figures under it show their "
+              "validation accuracy and loss per epoch, from the records' histories, with each model's test "
+              "accuracy in the legend.", ""]
+    lines += pair_section(ctx, "frameworks",
                           "The same layers in each framework's own code; the trainable-parameter counts are the "
                           "records', and where they differ the note under the table says by how much and why.",
-                          KERAS_VS_PYTORCH, ("Keras", "PyTorch"),
+                          ("Keras", "PyTorch"),
                           ("Trainable params (Keras / PyTorch)", lambda a, b: params_cell(ctx, a, b)),
                           lambda pairs: params_remarks(ctx, pairs))
-    lines += pair_section(ctx, "With and without data augmentation",
+    lines += pair_section(ctx, "augmentation",
                           "The same network trained without, then with augmented training batches, each for the "
                           "epochs its record says.",
-                          AUGMENTATION, ("Without", "With"),
+                          ("Without", "With"),
                           ("Augmentation", lambda a, b: augmentation_cell(ctx, a, b)))
-    # A record of a precision named on the command line (model7-bf16) against the model's own (fp32) record.
-    precision_pairs = [((ex, fw, record["variant_of"]), (ex, fw, model))
-                       for (ex, fw, model), record in sorted(ctx.records.found.items()) if record.get("variant_of")]
-    lines += pair_section(ctx, "fp32 against mixed precision",
+    lines += pair_section(ctx, "precision",
                           "The same network, seed and data, trained in fp32 and with `--precision bf16` (or fp16): "
                           "layers in 16 bits, weights and loss in fp32. Seconds per epoch are the records' "
                           "(median and range), on the machine each record names.",
-                          precision_pairs, ("fp32", "mixed"),
+                          ("fp32", "mixed"),
                           ("Seconds per epoch (fp32 / mixed)", lambda a, b: " / ".join(
                               epoch_seconds(ctx.record(k)) if ctx.record(k) else "—" for k in (a, b))))
-    lab3 = LAB3 + [((ex, fw, "lab3"), (ex, fw, "model1")) for fw in FRAMEWORKS for ex in EXERCISES
-                   if ((ex, fw, "lab3"), (ex, fw, "model1")) not in LAB3 and "lab3" in ctx.models(ex, fw)]
-    lines += pair_section(ctx, "The previous lab's best dense model against the first CNN (report section 1.3)",
+    lines += pair_section(ctx, "lab3",
                           "The report gives lab3's accuracy and time but not its architecture; the run here is "
                           "the scripts' dense stand-in (see its architecture above).",
-                          lab3, ("lab3", "model1"))
+                          ("lab3", "model1"))
     return lines_text(lines)
 
 
-def render_summary(ctx: Context) -> str:
-    """The summary near the top: every model's accuracy against the report's, and how to read the intervals."""
+def render_summary(ctx: Context, analyses: str = "") -> str:
+    """"Results at a glance": every model's accuracy against the report's, and how to read the intervals.
+    Each recorded model's name links to its analysis on the page ``analyses`` ("" for this page)."""
     lines = [GENERATED, "", f"## {SUMMARY_HEADING}", "",
              "Every model's test accuracy, as its record gives it, against the report's. An accuracy is followed "
              "by its 95% **Wilson score interval** in brackets. The report's figures were measured on the full "
              "official test set, on the report's hardware; they are taken as **fixed values**, so *Δ* (this run "
              "minus the report's) carries the run's interval shifted by the report's figure. A difference between "
-             "two runs of this repository (the comparisons under Results) carries **Newcombe's hybrid score "
+             "two runs of this repository (the comparisons) carries **Newcombe's hybrid score "
              "interval** (method 10, built from the two Wilson intervals), which treats the two accuracies as "
              "independent; the runs share their test images, so a paired interval would usually be narrower and "
              "this one errs on the wide side. A difference is **within the noise** when its 95% interval holds 0. "
              "Each model's name links to its analysis.", ""]
     rows, notes = [], Notes()
-    for key in all_keys(ctx):
+    for key in ctx.all_keys():
         record = ctx.record(key)
         if record is None and key not in ctx.reference:
             continue
         ex, fw, name = key
-        label = f"[{name}](#{anchor(title(key))}){notes.mark(record)}" if record else name
+        label = f"[{name}]({analyses}#{anchor(title(key))}){notes.mark(record)}" if record else name
         report_cell = ref_value(ctx, key, "test_accuracy_pct", lambda v: f"{v:.2f}%")
         if record is None:
             rows.append([FRAMEWORKS[fw], f"{ex} {DATASET_NAMES[EXERCISES[ex][2]]}", label, "—", not_run(ctx, key),
@@ -802,13 +564,14 @@ def render_summary(ctx: Context) -> str:
 
 
 def render_run_table(ctx: Context) -> str:
-    """The scripts to run, with how long each takes at the report's settings, from the records."""
+    """The scripts to run, one command per exercise and framework, with how long each takes at the
+    report's settings, from the records."""
     rows, devices, cpus = [], {fw: set() for fw in FRAMEWORKS}, set()
     for ex in EXERCISES:
         row = [EXERCISES[ex][1]]
         for fw in FRAMEWORKS:
-            script = load_script(ctx.root, ex, fw)
-            names = list(script.models) if script else ctx.models(ex, fw)
+            script = ctx.script(ex, fw)
+            names = script.models if script else ctx.models(ex, fw)
             timed = [ctx.record((ex, fw, n)) for n in names if at_report_epochs(ctx.record((ex, fw, n)))]
             devices[fw].update(r["device"] for r in timed)
             cpus.update(r["host"]["cpu_count"] for r in timed if isinstance(r.get("host"), dict)
@@ -832,71 +595,147 @@ def at_report_epochs(record) -> bool:
     return bool(record) and record["epochs"] == record.get("report_epochs")
 
 
-def context(results, readme_dir, root=REPO_ROOT, reference_csv=REFERENCE_CSV) -> Context:
-    return Context(Path(results), Path(readme_dir), Path(root), load_reference(reference_csv), load_records(results))
+def render_comparisons(ctx: Context, report_page: str) -> str:
+    """The front page's comparison figures, by kind, each kind linked to its table on ``report_page``;
+    the many per-exercise figures folded away."""
+    lines = [GENERATED, "",
+             "Validation accuracy and loss per epoch of the models compared, drawn from their records' "
+             "histories; the legend gives each model's test accuracy. The tables behind them, with every "
+             f"difference's interval, are in [{report_page}]({report_page}#comparisons).", ""]
+    for kind, heading in KINDS.items():
+        figures = comparisons.of_kind(ctx, kind)
+        if not figures:
+            continue
+        lines += [f"### {heading}", ""]
+        if kind == "models":
+            lines += ["<details>", f"<summary>{len(figures)} figures: every model of each exercise and "
+                      f"framework, as in {report_page}</summary>", ""]
+            lines += comparison_figures(ctx, figures) + ["</details>", ""]
+        else:
+            lines += [f"The table: [{report_page}]({report_page}#{anchor(heading)}).", ""]
+            lines += comparison_figures(ctx, figures)
+    return lines_text(lines)
 
 
-def render(results, readme_dir, root=REPO_ROOT, reference_csv=REFERENCE_CSV) -> str:
-    """The results section (between BEGIN and END)."""
-    return render_results(context(results, readme_dir, root, reference_csv))
+def render_report_page(ctx: Context, front_page: str) -> str:
+    """REPORT.md, whole: the summary, the contents, then the report model by model and the comparisons."""
+    body = render_summary(ctx) + "\n" + render_results(ctx)
+    head = ["# The report, model by model", "",
+            GENERATED.replace("this section", "this file"), "",
+            "Every experiment of the lab report, analysed from the records of the runs in this repository, "
+            "beside the report's own figures. How to run them, and the comparisons at a glance: "
+            f"[{Path(front_page).name}]({front_page}).", "",
+            "**Contents**", ""]
+    return lines_text(head + contents(body, levels=range(2, 4)) + [""]) + "\n" + body
 
 
-# --- the README -------------------------------------------------------------------
+def render(results, page_dir, root=REPO_ROOT, reference_csv=REFERENCE_CSV) -> str:
+    """The report's body (what REPORT.md holds after its summary)."""
+    return render_results(context(results, page_dir, root, reference_csv))
 
-def rebuild(readme, results, root=REPO_ROOT, check=False) -> bool:
-    """Rebuild (or with check=True only compare) the README; True if it was (or would be) changed.
 
-    The results section is required; the summary, the run table and the contents
-    are rebuilt where the README has their markers, the contents last, from the
-    headings of everything else."""
-    readme = Path(readme)
+# --- writing the pages ------------------------------------------------------------------------------------
+
+def read_page(path: Path) -> Optional[str]:
+    """A page's text, or None when it does not exist yet."""
     try:
-        text = readme.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
     except OSError as exc:
-        raise UserError(f"{readme}: cannot be read ({reason(exc)})") from None
-    has_block(text, BEGIN, END, readme.name)  # markers first: fail before reading any record
-    present = {block: has_block(text, *BLOCKS[block], readme.name, required=False) for block in BLOCKS}
-    ctx = context(results, readme.resolve().parent, root)
+        raise UserError(f"{path}: cannot be read ({reason(exc)})") from None
+
+
+def blocks_in(readme: Path, text: str) -> list:
+    """The generated blocks the README has markers for; malformed markers, or none at all, are an error."""
+    present = [block for block in BLOCKS if has_block(text, *BLOCKS[block], readme.name, required=False)]
+    if not present:
+        raise UserError(f"{readme}: holds none of the generated blocks' markers (e.g. {BLOCKS['summary'][0]}); "
+                        f"nothing was written")
+    return present
+
+
+def readme_text(readme: Path, text: str, ctx: Context, report_page: Path) -> str:
+    """The README with every generated block it has markers for rebuilt, the contents last."""
+    present = blocks_in(readme, text)
+    report_link = Path(os.path.relpath(report_page, readme.resolve().parent)).as_posix()
+    render_block = {"summary": lambda: render_summary(ctx, report_link),
+                    "run-table": lambda: render_run_table(ctx),
+                    "comparisons": lambda: render_comparisons(ctx, report_link),
+                    "results": lambda: render_results(ctx)}
+    for block in present:
+        if block in render_block:
+            text = splice(text, render_block[block](), *BLOCKS[block], readme.name)
+    if "contents" in present:
+        body = lines_text([GENERATED, "", "**Contents**", ""] + contents(text))
+        text = splice(text, body, *BLOCKS["contents"], readme.name)
+    return text
+
+
+def rebuild(readme, results, root=REPO_ROOT, check=False, report_page=None) -> list:
+    """Rebuild (or with check=True only compare) the README's generated blocks, REPORT.md (beside the
+    README unless ``report_page`` says where), the comparison figures and results/summary.csv.
+
+    Returns the paths that were (or would be) changed: empty when everything is up to date. Every file is
+    replaced whole (atomic), figures first, the pages that show them last."""
+    readme = Path(readme)
+    report_page = Path(report_page) if report_page else readme.resolve().parent / REPORT_NAME
+    text = read_page(readme)
+    if text is None:
+        raise UserError(f"{readme}: no such file")
+    blocks_in(readme, text)  # before reading any record: a wrong --readme is one line, not a page of warnings
+    ctx = context(results, report_page.resolve().parent, root)
     if not ctx.records.found and not ctx.records.unreadable:  # a mistyped --results must not wipe the tables
         raise UserError(f"{results}: no records there (results/<ex>/<framework>/<model>.json); "
                         f"{readme.name} left as it was")
-    new = splice(text, render_results(ctx), BEGIN, END, readme.name)
-    for block, render_block in (("summary", render_summary), ("run-table", render_run_table)):
-        if present[block]:
-            new = splice(new, render_block(ctx), *BLOCKS[block], readme.name)
-    if present["contents"]:
-        body = lines_text([GENERATED, "", "**Contents**", ""] + contents(new))
-        new = splice(new, body, *BLOCKS["contents"], readme.name)
-    if new == text:
-        return False
-    if not check:
-        write_text(readme, new)
-    return True
+    pages = {summary_csv.path(ctx.results): summary_csv.text(ctx),
+             report_page: render_report_page(ctx, Path(os.path.relpath(readme.resolve(), report_page.resolve().parent))
+                                             .as_posix()),
+             readme: readme_text(readme, text, ctx, report_page.resolve())}
+    changed = comparisons.update(ctx, check=check)
+    for path, new in pages.items():
+        if read_page(path) != new:
+            changed.append(path)
+            if not check:
+                write_text(path, new)
+    return changed
+
+
+def shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when under it."""
+    path = Path(path).absolute()
+    return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def main(argv=None) -> int:
     parser = Parser(prog="python -m common.report", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--readme", default=str(REPO_ROOT / "README.md"), help="README to rewrite between "
-                        f"the {BEGIN} and {END} lines (and its other generated blocks)")
+    parser.add_argument("--readme", default=str(REPO_ROOT / "README.md"),
+                        help="the front page, whose generated blocks (between <!-- name:begin --> and "
+                             "<!-- name:end --> lines) are rebuilt")
+    parser.add_argument("--report", default=None, help=f"the report page, written whole (default: {REPORT_NAME} "
+                        "beside the README)")
     parser.add_argument("--results", default=str(REPO_ROOT / "results"),
-                        help="folder of <ex>/<framework>/<model>.json records (figures are looked for beside it)")
+                        help="folder of <ex>/<framework>/<model>.json records (figures are looked for beside it, "
+                             "summary.csv is written into it)")
     parser.add_argument("--root", default=str(REPO_ROOT), help="repository holding keras/ and pytorch/ scripts")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the README is out of date")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
 
     def body() -> int:
         args = parser.parse_args(argv)
-        changed = rebuild(args.readme, args.results, args.root, check=args.check)
+        changed = rebuild(args.readme, args.results, args.root, check=args.check, report_page=args.report)
+        names = ", ".join(shown(path) for path in changed)
         if args.check:
             if changed:
-                print(f"{args.readme} is out of date: run  python -m common.report", file=sys.stderr)
+                print(f"out of date: {names}: run  python -m common.report", file=sys.stderr)
                 return 1
-            print(f"{args.readme} is up to date")
+            print("the README, the report, its figures and summary.csv are up to date")
             return 0
-        print(f"{args.readme}: results section {'rebuilt' if changed else 'already up to date'}")
+        print(f"rebuilt {names}" if changed else "the README, the report, its figures and summary.csv were "
+              "already up to date")
         return 0
 
-    # The README is replaced whole (atomic), so stopping leaves it as it was.
-    return run_command(body, "the README is as it was")
+    # Every file is replaced whole (atomic), so stopping leaves each as it was or as it is now.
+    return run_command(body, "each page, figure and CSV is whole: as it was, or rebuilt")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from typing import Callable
 from common.errors import UserError
 from common.parser import whole
 
+DOWNLOAD_TIMEOUT_S = 30  # per network operation of a weights download: an unreachable server fails fast
+
 
 def add_arguments(parser, weights_help: str) -> None:
     parser.add_argument("--weights", default="imagenet", metavar="imagenet|none|PATH", help=weights_help)

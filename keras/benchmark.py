@@ -20,12 +20,12 @@ step time includes everything fit does between two steps. Reported:
   a model varies with the other jobs; the best of all is the machine's, so
   every share is of the same, most favourable, number (a lower bound);
 - the input pipeline's share: the batches of the very tf.data pipeline the
-  training loop gives fit (keras_lab.epoch_batches: a permuted index per
+  training loop gives fit (keras_lab.shuffled_batches: a permuted index per
   epoch, tf.gather per batch, prefetched), pulled alone, per batch, over the
   step time. fit runs that pipeline on background threads, overlapped with
   the step: the share is its cost, on cores the step would otherwise use;
 - for augmented models, the augmentation's share: the model's preprocessing
-  layers (keras_lab.augmentation_layers) run alone on a batch, in training
+  layers (keras_lab.AUGMENTATION_LAYERS) run alone on a batch, in training
   mode, inside a tf.function as in fit, over the step time.
 
 --eval-figures (on by default when --models is not given): probabilities for
@@ -70,7 +70,7 @@ def run(args, registry, entries) -> None:
 
     load_start, started = load_average(), now_utc()
     # Data first: a missing file fails before TensorFlow loads.
-    needed = {e.exercise.dataset for e in entries}
+    needed = {e.dataset for e in entries}
     if args.eval_figures:
         needed.add("mnist")
     data = {name: datasets.load(name, args.data_dir) for name in sorted(needed)}
@@ -82,19 +82,19 @@ def run(args, registry, entries) -> None:
     if args.threads:  # before TensorFlow runs its first operation
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    device = keras_lab.setup(args)
-    print(f"keras {keras.__version__}, tensorflow {tf.__version__} on {device}; load average {load_start}",
-          flush=True)
+    keras_lab.setup(args)
+    device = keras_lab.DEVICE_TEXT
+    print(f"keras {keras.__version__}, tensorflow {tf.__version__}; load average {load_start}", flush=True)
 
-    normalised, trained = {}, {}
+    in_memory, trained = {}, {}
 
     def measure_entry(entry, p):
-        if entry.exercise.dataset not in normalised:  # one data set in memory at a time
-            ds = data[entry.exercise.dataset]
-            normalised.clear()
-            normalised[entry.exercise.dataset] = (keras_lab.normalise(ds.x_train), ds.y_train)
+        if entry.dataset not in in_memory:  # one data set in memory at a time
+            ds = data[entry.dataset]
+            in_memory.clear()
+            in_memory[entry.dataset] = (ds.x_train, ds.y_train)  # uint8: the pipeline normalises, as in training
         keras_lab.set_precision(p, [])  # the global dtype policy the model is built under
-        result, model = measure(entry, *normalised[entry.exercise.dataset], args)
+        result, model = measure(entry, *in_memory[entry.dataset], args)
         result["precision"] = p
         keras_lab.set_precision("fp32", [])
         if entry.id == "ex1/model1" and p == "fp32":  # --eval-figures predicts with it
@@ -106,7 +106,7 @@ def run(args, registry, entries) -> None:
                             cuda_bf16=bool(gpus) and keras_lab.gpu_bf16(gpus))
     results, peaks = measure_models(entries, precisions_to_time(args, auto), measure_entry,
                                     lambda repeats, p: matmul_peak(args.peak_size, repeats, p))
-    normalised.clear()
+    in_memory.clear()
     intra = tf.config.threading.get_intra_op_parallelism_threads()
     software = {"versions": keras_lab.versions(), "device": device,
                 "threads": intra or "TensorFlow's default (one per core)"}
@@ -125,10 +125,20 @@ def matmul_peak(n: int, repeats: int, precision_name: str = "fp32") -> dict:
     return benchmark_table.matmul_peak(lambda: tf.linalg.matmul(a, b)[0, 0].numpy(), n, repeats)
 
 
+def all_layers(model) -> list:
+    """Every layer of a model, those inside nested models (ex4's ResNet50) included."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if hasattr(layer, "layers"):
+            found += all_layers(layer)
+    return found
+
+
 def count_multiply_adds(entry, model) -> tuple:
     """Forward multiply-adds per image, from the built model's Conv2D and Dense layers."""
     total = 0
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.Conv2D):
             h, w, c_out = layer.output.shape[1:]
             kh, kw, c_in_per_group, _ = layer.kernel.shape
@@ -143,14 +153,17 @@ def build(entry, args):
     # ex4's models read these options; the benchmark times a fresh, unfrozen network at 32x32.
     build_args = argparse.Namespace(**{"weights": "none", "freeze_backbone": False, "image_size": 32, "lr": 1e-3,
                                        **vars(args)})
-    return keras_lab.build(entry.exercise.builder(entry.name, build_args), build_args)
+    model = entry.build(build_args)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.lr if hasattr(args, "lr") else 1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # as the exercise scripts compile
+    return model
 
 
 def measure(entry, x, y, args) -> tuple:
     """Time model.fit's steps for one model, then its input pipeline and augmentation alone; (result, model)."""
     model = build(entry, args)
     macs, mac_source = count_multiply_adds(entry, model)
-    peak = matmul_peak(args.peak_size, 3, keras_lab.run_precision())["gflops"]
+    peak = matmul_peak(args.peak_size, 3, keras_lab.PRECISION)["gflops"]
     n, bs = len(x), args.batch_size
     n_full, partial = divmod(n, bs)
     warm_s = min(2.0, args.seconds / 5)
@@ -173,8 +186,8 @@ def measure(entry, x, y, args) -> tuple:
                 self.model.stop_training = True
 
     clock = Clock()
-    # The training loop's fit (keras_lab.train) on its pipeline, without validation, until the clock stops it.
-    batches = keras_lab.epoch_batches(x, y, args.seed, range(1), bs).repeat()
+    # The exercise scripts' fit on their pipeline, without validation, until the clock stops it.
+    batches = keras_lab.shuffled_batches(x, y, argparse.Namespace(seed=args.seed, batch_size=bs), 0, 1).repeat()
     model.fit(batches, epochs=10 ** 6, steps_per_epoch=n_full + (partial > 0), shuffle=False, verbose=0,
               callbacks=[clock])
     steps = len(clock.times) - 1 - clock.warm
@@ -185,12 +198,12 @@ def measure(entry, x, y, args) -> tuple:
     side_budget = min(args.seconds, 3.0)
     pipeline_s, pipeline_how = time_input_pipeline(x, y, bs, args.seed, side_budget)
     augmentation = keras_lab.augmentation(model)
-    augment_s = time_augmentation(model, x[:bs], side_budget) if augmentation else None
+    augment_s = time_augmentation(model, keras_lab.normalise(x[:bs]), side_budget) if augmentation else None
 
     rate = samples / total
     gflops = 6 * macs * rate / 1e9
     result = {
-        "id": entry.id, "exercise": entry.exercise.id, "model": entry.name, "dataset": entry.exercise.dataset,
+        "id": entry.id, "exercise": entry.exercise, "model": entry.name, "dataset": entry.dataset,
         "augmentation": augmentation,
         "multiply_adds": int(macs), "multiply_adds_source": mac_source,
         "conv_heavy": macs >= CONV_HEAVY_MACS,
@@ -222,8 +235,8 @@ def _time_calls(call, budget: float) -> float:
 
 def time_input_pipeline(x, y, bs: int, seed: int, budget: float) -> tuple:
     """Seconds per batch of the training loop's tf.data pipeline, pulled alone."""
-    iterator = iter(keras_lab.epoch_batches(x, y, seed, range(1), bs).repeat())
-    how = "keras_lab.epoch_batches (the training loop's pipeline), batches pulled alone"
+    iterator = iter(keras_lab.shuffled_batches(x, y, argparse.Namespace(seed=seed, batch_size=bs), 0, 1).repeat())
+    how = "keras_lab.shuffled_batches (the training pipeline), batches pulled alone"
     return _time_calls(lambda: next(iterator), budget), how
 
 

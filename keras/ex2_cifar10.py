@@ -17,14 +17,22 @@ Report (RTX 3060, 20 epochs, validated on the test set): best lab3.3 44.50%,
 model1 33.35%, model5 55.96%, model6 63.78%, model7 68.57%. Here (the first
 1,000 official test images): the README, rebuilt from results/ex2/keras/*.json.
 """
+import math
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow the real keras package
+# The repository, for common/ (appended: it never shadows the real keras package). common/ first: from then
+# on a Ctrl-C, even while TensorFlow loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment  # noqa: E402
+from common.entry import run_main  # noqa: E402
 
-from common.cli import main  # noqa: E402
-from common.entry import exit_process  # noqa: E402
-from common.exercise import Exercise  # noqa: E402
+from keras_lab import (batches, callbacks, list_models, normalise, resume, run_facts, save_model,  # noqa: E402
+                       setup, shuffled_batches)  # keras/keras_lab.py: it loads Keras on TensorFlow
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
 
 CIFAR10 = (32, 32, 3)
 
@@ -34,20 +42,17 @@ CIFAR10 = (32, 32, 3)
 DATASET = "cifar10"
 EPOCHS = {"model1": 20, "model5": 20, "model6": 20, "model7": 20, "lab3": 20}
 
+
 def model1():
-    import keras
-    from keras import layers
     return keras.Sequential([
         keras.Input(CIFAR10),
         layers.Conv2D(32, 3),
         layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
+        layers.Dense(10, activation="softmax", dtype="float32"),
     ], name="model1")
 
 
 def model5():
-    import keras
-    from keras import layers
     return keras.Sequential([
         keras.Input(CIFAR10),
         layers.Conv2D(64, 5),
@@ -56,13 +61,11 @@ def model5():
         layers.MaxPooling2D(2, strides=2),
         layers.Conv2D(256, 5),
         layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
+        layers.Dense(10, activation="softmax", dtype="float32"),
     ], name="model5")
 
 
 def model6():
-    import keras
-    from keras import layers
     return keras.Sequential([
         keras.Input(CIFAR10),
         layers.Conv2D(64, 5),
@@ -73,13 +76,12 @@ def model6():
         layers.BatchNormalization(),
         layers.Flatten(),
         layers.Dense(128, activation="relu"),
-        layers.Dense(10, activation="softmax"),
+        layers.Dense(10, activation="softmax", dtype="float32"),
     ], name="model6")
 
 
 def model7_layers():
     """model7's layers, without an input: exercise 3 puts its augmentation layers in front of them."""
-    from keras import layers
     return [
         layers.Conv2D(64, 5),
         layers.Conv2D(64, 5),
@@ -91,31 +93,50 @@ def model7_layers():
         layers.BatchNormalization(),
         layers.Flatten(),
         layers.Dense(128, activation="relu"),
-        layers.Dense(10, activation="softmax"),
+        layers.Dense(10, activation="softmax", dtype="float32"),
     ]
 
 
 def model7():
-    import keras
     return keras.Sequential([keras.Input(CIFAR10), *model7_layers()], name="model7")
 
 
 def lab3():
-    import keras
-    from keras import layers
     return keras.Sequential([
         keras.Input(CIFAR10),
         layers.Flatten(),
         layers.Dense(128, activation="relu"),
-        layers.Dense(10, activation="softmax"),
+        layers.Dense(10, activation="softmax", dtype="float32"),
     ], name="lab3")
 
 
-EXERCISE = Exercise(
-    id="ex2", framework="keras", script="ex2_cifar10.py", dataset="cifar10", description=__doc__.split("\n\n")[0],
-    models={"model1": model1, "model5": model5, "model6": model6, "model7": model7, "lab3": lab3},
-    notes={"lab3": "dense stand-in for the previous lab's best model; the report gives no architecture"},
-)
+MODELS = {"model1": model1, "model5": model5, "model6": model6, "model7": model7, "lab3": lab3}
+NOTES = {"lab3": "dense stand-in for the previous lab's best model; the report gives no architecture"}  # into the record
+
+
+def main() -> int:
+    args = cli.parse_args(__file__, __doc__, EPOCHS)
+    if args.list:
+        return list_models(MODELS, args)
+    data = experiment.load_data(DATASET, args)  # uint8 arrays, the same as PyTorch's; every output checked writable
+    setup(args)                                 # --device, --seed, --precision
+    for name in args.models:
+        model = MODELS[name]()
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.lr),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        with experiment.ModelRun(args, data, name, run_facts(model), NOTES.get(name)) as run:
+            history = resume(model, run.checkpoint)  # --resume: the epochs a checkpoint holds (none: empty)
+            model.fit(shuffled_batches(data.x_train, data.y_train, args, len(history["loss"]), run.epochs),
+                      steps_per_epoch=math.ceil(len(data.x_train) / args.batch_size),
+                      validation_data=batches(data.x_val, data.y_val, args.batch_size),
+                      epochs=run.epochs, initial_epoch=len(history["loss"]),
+                      shuffle=False,  # shuffled_batches shuffles: each epoch's order from the seed and the epoch
+                      callbacks=callbacks(history, run), verbose=0)  # a line per epoch, checkpoints
+            probabilities = model.predict(normalise(data.x_test), batch_size=512, verbose=0)
+            # Figures, confusion matrix, ten worst, record, and the model in Keras' format, as one set.
+            run.write(history, probabilities, save_model=lambda path: save_model(model, path))
+    return 0
+
 
 if __name__ == "__main__":
-    exit_process(main(EXERCISE))
+    run_main(main)

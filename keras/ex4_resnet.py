@@ -42,43 +42,47 @@ do not; this is the one model whose count differs between the frameworks.
 
 Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
 elsewhere): MyResNet 73.63% (1153.49 s), MyResNetDA 76.15% (1172.44 s).
-Here an epoch on 45,000 32x32 images takes minutes on a CPU: the README's
-tables, rebuilt from results/ex4/keras/*.json, give each record's accuracy,
-training time and seconds per epoch.
+The README's tables, rebuilt from results/ex4/keras/*.json, give each
+record's accuracy, training time and seconds per epoch.
 """
+import math
 import os
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow the real keras package
-
-from common import transfer  # noqa: E402
-from common.cli import main  # noqa: E402
-from common.entry import exit_process  # noqa: E402
+# The repository, for common/ (appended: it never shadows the real keras package). common/ first: from then
+# on a Ctrl-C, even while TensorFlow loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment, transfer  # noqa: E402
+from common.entry import run_main  # noqa: E402
 from common.errors import UserError  # noqa: E402
-from common.exercise import Exercise  # noqa: E402
+
+from keras_lab import (batches, callbacks, list_models, normalise, resume, run_facts, save_model,  # noqa: E402
+                       setup, shuffled_batches)  # keras/keras_lab.py: it loads Keras on TensorFlow
+from keras_lab import ImageNetPreprocess  # noqa: E402
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from ex2_cifar10 import CIFAR10  # noqa: E402  (the image shape, keras/ex2_cifar10.py)
 
 # The file keras.applications.ResNet50(weights="imagenet", include_top=False) downloads, and its md5.
 WEIGHTS_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/" + WEIGHTS_FILE
 WEIGHTS_MD5 = "4d473c1dd8becc155b73f8504c6f6626"
-DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fails fast, a download still works
-CIFAR10 = (32, 32, 3)
 
 
 # --- the models -------------------------------------------------------------
+
 
 # The report's models in its order, with the epochs it trained each for, and the data set: plain
 # literals, so the campaign and the report read them from this file without importing a framework.
 DATASET = "cifar10"
 EPOCHS = {"MyResNet": 20, "MyResNetDA": 20}  # the report gives no epochs: 20, as elsewhere
 
+
 def my_resnet(args, augmentation=list, name="MyResNet"):
     """[augmentation] - [Resizing] - ImageNet preprocessing - ResNet50 - GlobalAveragePooling2D - Dense softmax."""
-    import keras
-    from keras import layers
-
-    from keras_lab import ImageNetPreprocess
 
     size = args.image_size
     backbone = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(size, size, 3))
@@ -95,13 +99,12 @@ def my_resnet(args, augmentation=list, name="MyResNet"):
     x = ImageNetPreprocess(name="imagenet_preprocess")(x)  # what the ImageNet weights expect
     x = backbone(x)
     x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(10, activation="softmax")(x)  # the new classifier
+    outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)  # the new classifier
     return keras.Model(inputs, outputs, name=name)
 
 
 def model9_augmentation():
     """The report's "same than model9": ImageDataGenerator(width/height_shift_range=0.1, horizontal_flip=True)."""
-    from keras import layers
     return [layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"), layers.RandomFlip("horizontal")]
 
 
@@ -109,7 +112,7 @@ def my_resnet_da(args):
     return my_resnet(args, model9_augmentation, name="MyResNetDA")
 
 
-def describe(args) -> str:
+def architecture_words(args) -> str:
     return transfer.architecture_text("keras.applications", "GlobalAveragePooling2D - Dense 10 softmax", args)
 
 
@@ -144,11 +147,10 @@ def imagenet_weights_file() -> str:
     """Keras' own download-and-cache path (the file and md5 keras.applications uses), failing in one line."""
     import socket
 
-    import keras
 
     folder = keras_models_dir()
     previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    socket.setdefaulttimeout(transfer.DOWNLOAD_TIMEOUT_S)
     try:
         return keras.utils.get_file(WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models", file_hash=WEIGHTS_MD5,
                                     cache_dir=str(folder.parent))
@@ -180,13 +182,32 @@ def load_backbone(backbone, path) -> None:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-EXERCISE = Exercise(
-    id="ex4", framework="keras", script="ex4_resnet.py", dataset="cifar10", description=__doc__.split("\n\n")[0],
-    models={"MyResNet": my_resnet, "MyResNetDA": my_resnet_da},
-    builders_take_args=True, describe=describe, benchmark_by_default=False,
-    extra_arguments=(add_arguments,), check_args=check_args,
-    report_states_epochs=False,  # 20 by default, as elsewhere
-)
+MODELS = {"MyResNet": my_resnet, "MyResNetDA": my_resnet_da}
+
+
+def main() -> int:
+    args = cli.parse_args(__file__, __doc__, EPOCHS, add_options=add_arguments, check=check_args)
+    if args.list:
+        return list_models({name: lambda make=make: make(args) for name, make in MODELS.items()}, args)
+    data = experiment.load_data(DATASET, args)  # uint8 arrays, the same as PyTorch's; every output checked writable
+    setup(args)                                 # --device, --seed, --precision
+    for name in args.models:
+        model = MODELS[name](args)  # --weights, --freeze-backbone, --image-size
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.lr),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        with experiment.ModelRun(args, data, name, run_facts(model, architecture=architecture_words(args))) as run:
+            history = resume(model, run.checkpoint)  # --resume: the epochs a checkpoint holds (none: empty)
+            model.fit(shuffled_batches(data.x_train, data.y_train, args, len(history["loss"]), run.epochs),
+                      steps_per_epoch=math.ceil(len(data.x_train) / args.batch_size),
+                      validation_data=batches(data.x_val, data.y_val, args.batch_size),
+                      epochs=run.epochs, initial_epoch=len(history["loss"]),
+                      shuffle=False,  # shuffled_batches shuffles: each epoch's order from the seed and the epoch
+                      callbacks=callbacks(history, run), verbose=0)  # a line per epoch, checkpoints
+            probabilities = model.predict(normalise(data.x_test), batch_size=512, verbose=0)
+            # Figures, confusion matrix, ten worst, record, and the model in Keras' format, as one set.
+            run.write(history, probabilities, save_model=lambda path: save_model(model, path))
+    return 0
+
 
 if __name__ == "__main__":
-    exit_process(main(EXERCISE))
+    run_main(main)

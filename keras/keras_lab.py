@@ -1,22 +1,20 @@
-"""Keras half of the shared flow: the device, compile and fit, predictions.
+"""The Keras side of the lab: the device and precision, the training batches and callbacks, saving.
 
-The exercise scripts build their models (``keras.Sequential`` or a
-functional ``keras.Model``); this module compiles them and trains them with
-one ``fit`` over a tf.data pipeline of batches gathered from one in-memory
-normalised array, with callbacks for the progress lines and the checkpoints.
-Augmentation is the scripts' Keras preprocessing layers at the front of the
-model, active in training only, drawing a different random transform for
-each image.
+The exercise scripts build their models (``keras.Sequential`` or a functional
+``keras.Model``), ``compile`` and ``fit`` them in plain sight; this module
+gives ``fit`` its batches (one in-memory normalised array, each epoch's order
+from the seed and the epoch) and its callbacks (a line per epoch, the
+checkpoints, TensorBoard), and saves and reloads the models. Augmentation is
+the scripts' Keras preprocessing layers at the front of the model, active in
+training only, drawing a different random transform for each image.
 
-``--strategy mirrored|multiworker`` builds and compiles the model inside a
-tf.distribute strategy's scope; ``fit`` then splits each batch (``--batch-size``
-stays the global batch) over the replicas and its metrics are already the
-global ones. With several workers, only the chief prints and writes.
+Keras runs one process on one device here. For several GPUs or machines, the
+PyTorch scripts run under torchrun (README): Keras 3's tf.distribute support
+needs private Keras functions for this lab's pipeline, which a lab must not patch.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
@@ -27,8 +25,8 @@ from common.errors import UserError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the logs
 
-# The scripts run Keras on TensorFlow only: their input pipeline is tf.data, --strategy is tf.distribute
-# and the device checks are TensorFlow's. Keras reads KERAS_BACKEND once, at its first import (unset or
+# The scripts run Keras on TensorFlow only: their input pipeline is tf.data and the device checks are
+# TensorFlow's. Keras reads KERAS_BACKEND once, at its first import (unset or
 # empty: the "backend" of ~/.keras/keras.json, else tensorflow), so any other backend is refused here,
 # in one line, before keras or tensorflow loads: Keras on torch would load torch and TensorFlow into one
 # process (the mix that can segfault on Linux, tests/conftest.py), and jax, numpy or openvino end in
@@ -37,7 +35,7 @@ KERAS_BACKEND = "tensorflow"
 _backend = os.environ.get("KERAS_BACKEND", "").strip()
 if _backend and _backend.lower() != KERAS_BACKEND:
     _why = ("Keras on torch would load torch beside TensorFlow, which can segfault; the PyTorch versions are "
-            "in pytorch/" if _backend.lower() == "torch" else "tf.data, tf.distribute, TensorFlow's devices")
+            "in pytorch/" if _backend.lower() == "torch" else "tf.data and TensorFlow's devices")
     raise UserError(f"KERAS_BACKEND={_backend}: the Keras scripts run on TensorFlow only ({_why}); "
                     f"unset KERAS_BACKEND or set it to tensorflow")
 os.environ["KERAS_BACKEND"] = KERAS_BACKEND  # also over a keras.json that names another backend
@@ -81,23 +79,17 @@ with startup_notices_filtered():
 import numpy as np  # noqa: E402
 
 from common import precision  # noqa: E402
+from common.doctor import gpu_mismatch_warning  # noqa: E402
 from common.progress import StepProgress  # noqa: E402
 
 if keras.backend.backend() != KERAS_BACKEND:  # keras imported earlier in this process, on another backend
     raise UserError(f"Keras runs on {keras.backend.backend()} in this process; the Keras scripts need tensorflow")
 
 
-CPU_REPLICAS = 2  # --strategy mirrored without a GPU: the CPU split into this many logical devices
-STRATEGY_CLASSES = {"mirrored": "MirroredStrategy", "multiworker": "MultiWorkerMirroredStrategy"}
-STRATEGY = None   # the tf.distribute strategy of --strategy mirrored|multiworker; None: Keras' default
-DISTRIBUTED = None  # what the record says about it
-
-
-def setup(args) -> str:
-    """Keras runs where TensorFlow sees a device; say which, and refuse what it cannot see."""
-    strategy = getattr(args, "strategy", "default")
-    if strategy == "multiworker":
-        check_tf_config(os.environ.get("TF_CONFIG"))  # before anything starts: a bad one fails in one line
+def setup(args) -> None:
+    """The device (--device: Keras runs where TensorFlow sees one), the seeds, op determinism and the
+    precision policy (--precision) of the models built from now on; refuses a device TensorFlow cannot see."""
+    global DEVICE_TEXT
     gpus = tf.config.list_physical_devices("GPU")
     if args.device == "cpu" and gpus:
         tf.config.set_visible_devices([], "GPU")
@@ -107,9 +99,10 @@ def setup(args) -> str:
         raise UserError("--device mps: TensorFlow sees no Apple GPU (its tensorflow-metal plugin is unmaintained: the "
                         "Keras scripts run on the CPU of a Mac, the PyTorch ones on MPS; see README, Other machines)")
     on_gpu = bool(args.device != "cpu" and gpus)
-    if strategy != "default":
-        # Before any other TensorFlow work: devices are fixed once TensorFlow initialises them.
-        make_strategy(strategy, on_gpu, args.batch_size)
+    if args.device == "auto" and not gpus:  # an NVIDIA GPU TensorFlow cannot use: say why, in one line
+        warning = gpu_mismatch_warning("keras", False, tf.sysconfig.get_build_info().get("cuda_version"))
+        if warning:
+            print(f"warning: {warning}", flush=True)
     keras.utils.set_random_seed(args.seed)
     if getattr(args, "deterministic", False):
         tf.config.experimental.enable_op_determinism()
@@ -121,9 +114,30 @@ def setup(args) -> str:
         onednn = ", oneDNN" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1" else ""
         device = (f"CPU ({os.cpu_count()} cores{onednn}; TensorFlow sees "
                   f"{'no GPU' if not gpus else 'a GPU, hidden by --device cpu'}{mixed})")
-    if DISTRIBUTED:
-        device += f"; {DISTRIBUTED['class']}, {DISTRIBUTED['replicas']} replicas"
-    return device
+    DEVICE_TEXT = device
+    print(f"keras on {device}", flush=True)
+
+
+DEVICE_TEXT = "CPU"  # the record's words for the device, as setup() chose it
+
+
+def run_facts(model, architecture=None) -> dict:
+    """What a model's record says about it and about this process (common.experiment.ModelRun);
+    ``architecture``: the words for a model built by code (ex4), else read from its layers."""
+    described, augmented = architecture or layer_words(model), augmentation(model)
+    return {"architecture": described + (f" + augmentation ({augmented})" if augmented else ""),
+            "augmentation": augmented, "trainable_params": trainable_params(model), "device": DEVICE_TEXT,
+            "precision": PRECISION, "versions": versions(), "distributed": None, "is_main": True}
+
+
+def list_models(models: dict, args) -> int:
+    """--list: each model as the script builds it, with its trainable parameters and its report epochs."""
+    print(f"{'model':<12} {'params':>11}  architecture")
+    for name, make in models.items():
+        facts = run_facts(make())
+        print(f"{name:<12} {facts['trainable_params']:>11,}  {facts['architecture']}  "
+              f"[{args.report_epochs[name]} epochs]")
+    return 0
 
 
 # --- precision ----------------------------------------------------------------
@@ -151,152 +165,11 @@ def set_precision(requested: str, gpus) -> None:
     keras.mixed_precision.set_global_policy(POLICIES[PRECISION])
 
 
-def run_precision() -> str:
-    return PRECISION
-
-
-# --- several devices and machines (tf.distribute) --------------------------
-
-def check_tf_config(text) -> dict:
-    """TF_CONFIG as MultiWorkerMirroredStrategy reads it, or one line saying what is wrong."""
-    example = ('e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-               '"task": {"type": "worker", "index": 0}}\' (see README)')
-    if not text:
-        raise UserError(f"--strategy multiworker needs TF_CONFIG, the cluster and this worker's place in it: {example}")
-    try:
-        config = json.loads(text)
-        cluster, task = config["cluster"], config["task"]
-        members = cluster[task["type"]]
-        index = int(task["index"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"TF_CONFIG does not describe a cluster and a task ({type(exc).__name__}: {exc}): "
-                        f"{example}") from None
-    if not 0 <= index < len(members):
-        raise UserError(f"TF_CONFIG: task {task['type']} {index} is not in the cluster's "
-                        f"{len(members)} {task['type']}(s)")
-    return config
-
-
-def is_chief(task_type, task_id, cluster: dict) -> bool:
-    """The worker that writes (Keras' rule): the chief, else worker 0 of a cluster without one."""
-    return task_type in (None, "chief") or (task_type == "worker" and task_id == 0 and "chief" not in cluster)
-
-
-def make_strategy(name: str, on_gpu: bool, batch_size: int) -> None:
-    global STRATEGY, DISTRIBUTED
-    if name == "mirrored":
-        if on_gpu:
-            STRATEGY = tf.distribute.MirroredStrategy()  # every visible GPU
-        else:
-            cpu = tf.config.list_physical_devices("CPU")[0]
-            try:
-                tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * CPU_REPLICAS)
-            except RuntimeError:  # TensorFlow already initialised its devices in this process
-                if len(tf.config.list_logical_devices("CPU")) < CPU_REPLICAS:
-                    raise UserError("--strategy mirrored: TensorFlow's devices were set up before the CPU could be "
-                                    "split into logical devices (run the script in a fresh process)") from None
-            STRATEGY = tf.distribute.MirroredStrategy(
-                devices=[d.name for d in tf.config.list_logical_devices("CPU")[:CPU_REPLICAS]])
-    else:
-        STRATEGY = tf.distribute.MultiWorkerMirroredStrategy()
-        mean_logs_over_workers()
-    replicas = STRATEGY.num_replicas_in_sync
-    if batch_size < replicas:
-        raise UserError(f"--batch-size {batch_size} is the global batch, split over {replicas} replicas: "
-                        f"give at least {replicas}")
-    DISTRIBUTED = {"strategy": name, "class": STRATEGY_CLASSES[name], "replicas": replicas,
-                   "worker_devices": [str(d) for d in STRATEGY.extended.worker_devices],
-                   "global_batch_size": batch_size, "per_replica_batch_size": -(-batch_size // replicas),
-                   "batches": "--batch-size is the global batch: fit splits each batch over the replicas"}
-    if name == "multiworker":
-        resolver = STRATEGY.cluster_resolver
-        cluster = resolver.cluster_spec().as_dict()
-        DISTRIBUTED["workers"] = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
-        if not is_main():  # one voice: the chief prints the progress (errors still reach stderr)
-            sys.stdout = open(os.devnull, "w")
-
-
-def is_main() -> bool:
-    """Whether this process writes the outputs: always, but for the non-chief workers of --strategy multiworker."""
-    if not isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy):
-        return True
-    resolver = STRATEGY.cluster_resolver
-    return is_chief(resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict())
-
-
-def barrier() -> None:
-    """Nothing to wait for: the workers' last collective is predict, and the chief writes alone."""
-
-
-def finish() -> None:
-    pass
-
-
-def distribution():
-    return DISTRIBUTED
-
-
-def scope():
-    """The strategy's scope (variables made in it are mirrored), or nothing at all by default."""
-    return STRATEGY.scope() if STRATEGY is not None else contextlib.nullcontext()
-
-
-# Two gaps of Keras 3's tf.distribute support, bridged only when a strategy is used (and only if this
-# Keras still has the private functions involved; a Keras without them goes its own way).
-
-def build_from_local_batch(model, x, y) -> None:
-    """fit and evaluate first *reduce* a distributed batch over the replicas, only to read its shapes
-    (``_maybe_symbolic_build``): that fails when a batch splits unevenly (99 images over 2 replicas) and
-    always under MultiWorkerMirroredStrategy. Any batch has those shapes:
-    build from this process's first image instead."""
-    if not (hasattr(model, "_maybe_symbolic_build") and hasattr(model, "_symbolic_build")):
-        return
-    sample = (x[:1], y[:1], None)
-
-    def symbolic_build(iterator=None, data_batch=None):
-        with STRATEGY.scope():
-            model._symbolic_build(data_batch=sample)
-
-    model._maybe_symbolic_build = symbolic_build
-
-
-def mean_logs_over_workers() -> None:
-    """Under MultiWorkerMirroredStrategy Keras 3 averages each step's logs over the replicas with
-    ``reduce("MEAN", value, axis=0)``, which fails on the scalar logs:
-    average them with axis=None, as for one worker."""
-    try:
-        from keras.src.backend.tensorflow import trainer
-    except ImportError:
-        return
-    original = getattr(trainer, "reduce_per_replica", None)
-    if original is None or getattr(original, "bridged", False):
-        return
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            return tf.nest.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
-        return original(values, strategy, reduction)
-
-    reduce_per_replica.bridged = True
-    trainer.reduce_per_replica = reduce_per_replica
-
-
 def versions() -> dict:
     return {"tensorflow": tf.__version__, "keras": keras.__version__, "keras_backend": keras.backend.backend()}
 
 
 # --- models ---------------------------------------------------------------
-
-def build(make, args) -> keras.Model:
-    """The script's model, compiled: Adam and the cross-entropy of the probabilities its softmax gives."""
-    with scope():  # under a strategy: the weights and the optimiser's state mirrored on every replica
-        model = make()
-        if PRECISION != "fp32":  # the output layer's softmax, and so the loss, in float32
-            model.layers[-1].dtype_policy = "float32"
-        model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-    return model
-
 
 def trainable_params(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
@@ -306,7 +179,7 @@ AUGMENTATION_LAYERS = (keras.layers.RandomFlip, keras.layers.RandomTranslation, 
                        keras.layers.RandomZoom)
 
 
-def describe(model) -> str:
+def layer_words(model) -> str:
     """The architecture in the report's words, read from the built model: "Conv 32/3 - Flatten - Dense 10 softmax"."""
     L = keras.layers
     parts = []
@@ -336,23 +209,22 @@ def describe(model) -> str:
     return " - ".join(parts)
 
 
-def augmentation(model, augment=None):
-    """The model's augmentation layers in the report's words ("flip, shift 0.1"), or None.
-
-    ``augment`` is PyTorch's separate transform: a Keras model holds its own augmentation."""
+def augmentation(model):
+    """The model's augmentation layers in the report's words ("flip, shift 0.1"), or None."""
     def upper(factor):  # a factor is x (meaning -x..x) or (lower, upper)
         return factor[1] if isinstance(factor, (tuple, list)) else factor
 
     found = {}
     for layer in model.layers:
+        config = layer.get_config()  # public in every Keras 3 (older ones keep the factors private)
         if isinstance(layer, keras.layers.RandomFlip):
             found["flip"] = "flip"
         elif isinstance(layer, keras.layers.RandomTranslation):
-            found["shift"] = f"shift {upper(layer.height_factor):g}"
+            found["shift"] = f"shift {upper(config['height_factor']):g}"
         elif isinstance(layer, keras.layers.RandomRotation):
-            found["rotation"] = f"rotation {upper(layer.factor) * 360:g} deg"  # a fraction of a turn
+            found["rotation"] = f"rotation {upper(config['factor']) * 360:g} deg"  # a fraction of a turn
         elif isinstance(layer, keras.layers.RandomZoom):
-            found["zoom"] = f"zoom {upper(layer.height_factor):g}"
+            found["zoom"] = f"zoom {upper(config['height_factor']):g}"
     # The order PyTorch's RandomAffinePerImage names them in, whatever the order of the layers.
     parts = [found[key] for key in ("flip", "shift", "rotation", "zoom") if key in found]
     return ", ".join(parts) or None
@@ -377,13 +249,13 @@ def normalise(images: np.ndarray) -> np.ndarray:
 class EpochLine(keras.callbacks.Callback):
     """One progress line per epoch, in the same format as the PyTorch loop, and the epoch's seconds."""
 
-    def __init__(self, epochs, steps):
+    def __init__(self, epochs):
         super().__init__()
-        self.epochs, self.steps, self.seconds = epochs, steps, []
+        self.epochs, self.seconds = epochs, []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
-        self.progress = StepProgress(epoch + 1, self.epochs, self.steps)  # a line every 30 s in a long epoch
+        self.progress = StepProgress(epoch + 1, self.epochs, self.params["steps"])  # progress lines in a long epoch
 
     def on_train_batch_end(self, batch, logs=None):
         self.progress.step(batch + 1, (lambda: float(logs["loss"])) if logs and "loss" in logs else None)
@@ -429,39 +301,43 @@ def load_state(model, folder) -> None:
     # An optimizer not yet built has no moments to load into: Keras would skip them with a warning and
     # the run would go on with Adam started afresh.
     if not model.optimizer.built:
-        with scope():
-            model.optimizer.build(model.trainable_variables)
+        model.optimizer.build(model.trainable_variables)
     with warnings.catch_warnings():  # a state that does not fit is refused, not skipped with a warning
         warnings.filterwarnings("error", message="Skipping variable loading")
         model.load_weights(folder / "model.weights.h5")
 
 
-def epoch_batches(x, y, seed: int, epochs: range, batch_size: int):
-    """The training batches of ``epochs``, epoch e in the order ``permutation(seed, e)``: a resumed run sees
-    the same batches as an uninterrupted one.
+def shuffled_batches(x, y, args, first_epoch: int, epochs: int):
+    """The training batches of epochs ``first_epoch`` .. ``epochs - 1`` (counted from 0, as ``fit`` does),
+    normalised, epoch e in the order ``permutation(seed, e)``: a resumed run sees the same batches as an
+    uninterrupted one.
 
-    A tf.data pipeline of our own rather than arrays given to ``fit``: with arrays, destroying the iterator
-    ``fit`` builds from them blocked for 6-33 s after every ``fit`` (ex2 model6, TensorFlow 2.21: a tf.data
-    thread pool waiting on its threads), which was most of the time a Keras run spent outside its epochs.
+    A tf.data pipeline rather than arrays given to ``fit(x, y, shuffle=True)``: its order follows the seed
+    and the epoch alone, and destroying the iterator ``fit`` builds from arrays blocked for seconds after
+    every ``fit`` (a tf.data thread pool waiting on its threads).
     """
-    orders = np.stack([np.random.default_rng([seed, epoch]).permutation(len(x)) for epoch in epochs])
-    images, labels = tf.constant(x), tf.constant(y)
+    orders = np.stack([np.random.default_rng([args.seed, epoch]).permutation(len(x))
+                       for epoch in range(first_epoch, epochs)])
+    images, labels = tf.constant(normalise(x)), tf.constant(y)
     batches = tf.data.Dataset.from_tensor_slices(orders).flat_map(
-        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(args.batch_size))
     batches = batches.map(lambda i: (tf.gather(images, i), tf.gather(labels, i)), num_parallel_calls=tf.data.AUTOTUNE)
-    return sharded_by_batch(batches).prefetch(tf.data.AUTOTUNE)
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def in_batches(x, y, batch_size: int):
-    """Validation batches in order (a pipeline for the same reason as epoch_batches)."""
-    return sharded_by_batch(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)).prefetch(tf.data.AUTOTUNE)
+def batches(x, y, batch_size: int):
+    """Normalised batches in order, for validation (a pipeline for the same reason as shuffled_batches)."""
+    return tf.data.Dataset.from_tensor_slices((normalise(x), y)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def sharded_by_batch(dataset):
-    """Several workers take turns at whole batches, as Keras does with arrays."""
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def resume(model, checkpoint) -> dict:
+    """The history of the epochs ``checkpoint`` holds, their weights and Adam's state loaded into ``model``
+    (--resume); empty lists when there is none. ``fit`` then starts at ``initial_epoch=len(history["loss"])``."""
+    resumed = checkpoint.load(lambda folder: load_state(model, folder))
+    return resumed[1] if resumed else {key: [] for key in (*METRICS, "seconds")}
 
 
 class EpochEnd(keras.callbacks.Callback):
@@ -475,67 +351,23 @@ class EpochEnd(keras.callbacks.Callback):
         logs = logs or {}
         for key in METRICS:
             self.history[key].append(float(logs[key]) if key in logs else float("nan"))
-        self.history["seconds"].append(self.line.seconds[-1])  # train() lists `line` first: this epoch's time
+        self.history["seconds"].append(self.line.seconds[-1])  # callbacks() lists `line` first: this epoch's time
         if not np.isfinite([self.history[key][-1] for key in METRICS]).all():
-            self.model.stop_training = True  # the flow reports the divergence and writes nothing
-        elif self.checkpoint and is_main():  # the chief saves; the other workers read it on --resume
+            self.model.stop_training = True  # ModelRun.write reports the divergence and writes nothing
+        elif self.checkpoint:
             self.checkpoint.save(epoch + 1, self.history, lambda folder: save_state(self.model, folder),
                                  size=state_bytes(self.model))
 
 
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
-
-def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard=None) -> dict:
-    """fit over the epochs not yet done; ``augment`` is PyTorch's (Keras' augmentation is in the model);
-    ``tensorboard``: a folder for keras.callbacks.TensorBoard's per-epoch event files."""
-    x, y = normalise(split.x_train), split.y_train
-    history = {key: [] for key in (*METRICS, "seconds")}
-    if isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy) and checkpoint:
-        # Every worker reads the checkpoint (with several machines, --out must be one shared folder);
-        # loading it is a collective operation, so the workers first agree on where they start.
-        found = []
-        resumed = checkpoint.load(found.append)
-        check_same_start(resumed[0] if resumed else 0)
-        if resumed:
-            try:
-                load_state(model, found[0])
-            except Exception as exc:  # as Checkpoint.load says it
-                raise UserError(f"checkpoint {found[0]} does not load ({type(exc).__name__}: {exc}); "
-                                f"delete it or run without --resume") from None
-    else:
-        resumed = checkpoint.load(lambda folder: load_state(model, folder)) if checkpoint else None
-    if resumed:
-        _, history, _ = resumed
-    resumed_seconds = sum(history["seconds"])
-    first = len(history["loss"])
-    if first < epochs:
-        if STRATEGY is not None:
-            build_from_local_batch(model, x, y)
-        steps = -(-len(x) // args.batch_size)
-        line = EpochLine(epochs, steps)
-        callbacks = [line, EpochEnd(history, line, checkpoint), keras.callbacks.TerminateOnNaN()]
-        if tensorboard is not None and is_main():
-            # Per epoch (train/ and validation/ runs), no graph and no profiling: small files, no slowdown.
-            callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
-        model.fit(epoch_batches(x, y, args.seed, range(first, epochs), args.batch_size),
-                  epochs=epochs, initial_epoch=first, steps_per_epoch=steps, shuffle=False,  # epoch_batches shuffles
-                  validation_data=in_batches(normalise(split.x_val), split.y_val, args.batch_size), verbose=0,
-                  callbacks=callbacks)
-    return {**history, "resumed_seconds": resumed_seconds}
-
-
-def check_same_start(epoch: int) -> None:
-    """Refuse, on every worker, a resume that some workers would start from another epoch."""
-    if not isinstance(STRATEGY, tf.distribute.MultiWorkerMirroredStrategy):
-        return
-    # Summed over the replicas, (1, e, e^2) give n, sum(e), sum(e^2): all equal exactly when n sum(e^2) = sum(e)^2.
-    values = tf.constant([1.0, epoch, epoch * epoch], tf.float64)
-    n, total, squares = STRATEGY.reduce("SUM", STRATEGY.run(tf.function(lambda: tf.identity(values))),
-                                        axis=None).numpy().tolist()
-    if abs(n * squares - total * total) > 0.5:
-        raise UserError("the workers found different checkpoints under --out: with several machines --out must "
-                        "be a shared folder, or hold a copy of the chief's checkpoints/ on every machine")
+def callbacks(history: dict, run) -> list:
+    """``fit``'s callbacks for a model's run (common.experiment.ModelRun): a line per epoch, the history and a
+    checkpoint after each epoch, a stop on NaN, and TensorBoard's per-epoch event files with --tensorboard."""
+    line = EpochLine(run.epochs)
+    chosen = [line, EpochEnd(history, line, run.checkpoint), keras.callbacks.TerminateOnNaN()]
+    if run.tensorboard is not None:
+        # Per epoch (train/ and validation/ runs), no graph and no profiling: small files, no slowdown.
+        chosen.append(keras.callbacks.TensorBoard(str(run.tensorboard), write_graph=False, profile_batch=0))
+    return chosen
 
 
 def save_model(model, path) -> None:
@@ -561,9 +393,9 @@ def load_model(path, make):
         raise UserError(f"{path}: not a Keras model file keras.saving.load_model can read "
                         f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") from None
     expected = make()
-    if describe(model) != describe(expected) or trainable_params(model) != trainable_params(expected):
-        raise UserError(f"{path}: a model of another architecture ({describe(model)}, {trainable_params(model):,} "
-                        f"parameters; expected {describe(expected)}, {trainable_params(expected):,})")
+    if layer_words(model) != layer_words(expected) or trainable_params(model) != trainable_params(expected):
+        raise UserError(f"{path}: a model of another architecture ({layer_words(model)}, {trainable_params(model):,} "
+                        f"parameters; expected {layer_words(expected)}, {trainable_params(expected):,})")
     return model
 
 

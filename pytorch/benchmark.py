@@ -47,6 +47,7 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 from common import benchmark_table  # noqa: E402
+from common.data import SPECS  # noqa: E402
 from common.entry import exit_process  # noqa: E402
 from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
                                     measure_models, new_record, now_utc, precisions_to_time, save_record)
@@ -65,9 +66,8 @@ def add_torch_options(parser) -> None:
     parser.add_argument("--compare-dataloader", action=argparse.BooleanOptionalAction, default=None,
                         help="also time one epoch of ex1/model1 through a per-sample DataLoader against the "
                              "in-memory loop (default: on when --models is not given)")
-    parser.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
-                        help="time the step without channels_last (CPU, CUDA) and autocast (CUDA), "
-                             "as the exercises' flag of the same name trains")
+    parser.add_argument("--plain-layout", action="store_true",
+                        help="time the step in the plain NCHW layout, without channels_last (CPU, CUDA)")
     parser.add_argument("--profile", action="store_true",
                         help="after each model, print torch.profiler's top operators over a few steps")
 
@@ -81,7 +81,7 @@ def run(args, registry, entries) -> None:
 
     load_start, started = load_average(), now_utc()
     # Data first: a missing file fails before torch loads.
-    needed = {e.exercise.dataset for e in entries}
+    needed = {e.dataset for e in entries}
     if args.compare_dataloader or args.eval_figures:
         needed.add("mnist")
     data = {name: datasets.load(name, args.data_dir) for name in sorted(needed)}
@@ -93,18 +93,18 @@ def run(args, registry, entries) -> None:
     import torch_lab
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch_lab.setup(args)
-    print(f"pytorch {torch.__version__} on {device}; load average {load_start}", flush=True)
+    torch_lab.setup(args)
+    device = torch_lab.DEVICE_TEXT
+    print(f"pytorch {torch.__version__}; load average {load_start}", flush=True)
 
     on_device = {}
 
     def measure_entry(entry, precision):
-        if entry.exercise.dataset not in on_device:  # one data set in memory at a time
-            ds = data[entry.exercise.dataset]
+        if entry.dataset not in on_device:  # one data set in memory at a time
+            ds = data[entry.dataset]
             on_device.clear()
-            on_device[entry.exercise.dataset] = (torch_lab.to_device(ds.x_train),
-                                                 torch.from_numpy(ds.y_train).to(torch_lab.DEVICE))
-        return measure(entry, *on_device[entry.exercise.dataset], args, precision)
+            on_device[entry.dataset] = (torch_lab.to_device(ds.x_train), torch.from_numpy(ds.y_train).to(torch_lab.DEVICE))
+        return measure(entry, *on_device[entry.dataset], args, precision)
 
     precisions = precisions_to_time(args, torch_lab.choose_precision("auto", torch_lab.DEVICE))
     results, peaks = measure_models(entries, precisions, measure_entry,
@@ -145,7 +145,7 @@ def count_multiply_adds(entry, model) -> tuple:
     """Forward multiply-adds per image, counted by torch on one image (2 FLOPs per multiply-add)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    h, w, c = entry.exercise.input_shape
+    h, w, c = SPECS[entry.dataset]["image"]
     model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(torch.zeros(1, c, h, w, device=torch_lab.DEVICE))
@@ -157,7 +157,7 @@ def build(entry, args):
     # ex4's models read these options; the benchmark times a fresh, unfrozen network at 32x32.
     build_args = argparse.Namespace(**{"weights": "none", "freeze_backbone": False, "image_size": 32,
                                        **vars(args)})
-    return torch_lab.build(entry.exercise.builder(entry.name, build_args), build_args)
+    return entry.build(build_args).to(torch_lab.DEVICE)
 
 
 def measure(entry, x, y, args, precision="fp32") -> dict:
@@ -214,7 +214,7 @@ def measure(entry, x, y, args, precision="fp32") -> dict:
     rate = samples / total
     gflops = 6 * macs * rate / 1e9
     return {
-        "id": entry.id, "exercise": entry.exercise.id, "model": entry.name, "dataset": entry.exercise.dataset,
+        "id": entry.id, "exercise": entry.exercise, "model": entry.name, "dataset": entry.dataset,
         "precision": precision,
         "augmentation": str(aug) if aug is not None else None,
         "multiply_adds": int(macs), "multiply_adds_source": mac_source,

@@ -16,17 +16,21 @@ things differ from the Keras version of the same layers:
 
 Report (RTX 3060, 20 epochs, validated on the test set): model1 91.74%,
 model2 97.20%, model3 98.55%, model4 98.76%. Here: the README, rebuilt from
-results/ex1/pytorch/*.json. The models are built when called, so --help and
-the campaign never load torch.
+results/ex1/pytorch/*.json.
 """
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
+# The repository, for common/ (appended: it never shadows an installed package). common/ first: from then
+# on a Ctrl-C, even while torch loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment  # noqa: E402
+from common.entry import run_main  # noqa: E402
 
-from common.cli import main  # noqa: E402
-from common.entry import exit_process  # noqa: E402
-from common.exercise import Exercise  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from torch_lab import list_models, predict, run_facts, setup, train  # noqa: E402  (pytorch/torch_lab.py)
 
 
 # The report's models in its order, with the epochs it trained each for, and the data set: plain
@@ -34,8 +38,8 @@ from common.exercise import Exercise  # noqa: E402
 DATASET = "mnist"
 EPOCHS = {"model1": 20, "old_model1": 20, "model2": 20, "model3": 20, "model4": 20, "lab3": 20}
 
+
 def model1():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(1, 32, 3),            # 28x28 -> 26x26, no activation: the report lists none
         nn.Flatten(),
@@ -44,7 +48,6 @@ def model1():
 
 
 def old_model1():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(1, 32, 3),
         nn.Flatten(),
@@ -54,7 +57,6 @@ def old_model1():
 
 
 def model2():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(1, 64, 3),            # -> 26x26
         nn.Conv2d(64, 32, 3),           # -> 24x24
@@ -66,7 +68,6 @@ def model2():
 
 
 def model3():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(1, 64, 3),
         nn.Conv2d(64, 32, 3),
@@ -80,7 +81,6 @@ def model3():
 
 
 def model4():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(1, 64, 3),
         nn.Conv2d(64, 32, 3),
@@ -96,7 +96,6 @@ def model4():
 
 
 def lab3():
-    from torch import nn
     return nn.Sequential(
         nn.Flatten(),
         nn.Linear(28 * 28, 128),
@@ -105,13 +104,26 @@ def lab3():
     )
 
 
-EXERCISE = Exercise(
-    id="ex1", framework="pytorch", script="ex1_mnist.py", dataset="mnist", description=__doc__.split("\n\n")[0],
-    models={"model1": model1, "old_model1": old_model1, "model2": model2, "model3": model3, "model4": model4,
-            "lab3": lab3},
-    notes={"old_model1": "model1 with a softmax layer before CrossEntropyLoss: the report's mistake",
-           "lab3": "dense stand-in for the previous lab's best model; the report gives no architecture"},
-)
+MODELS = {"model1": model1, "old_model1": old_model1, "model2": model2, "model3": model3, "model4": model4, "lab3": lab3}
+NOTES = {"old_model1": "model1 with a softmax layer before CrossEntropyLoss: the report's mistake",
+         "lab3": "dense stand-in for the previous lab's best model; the report gives no architecture"}  # into the record
+
+
+def main() -> int:
+    args = cli.parse_args(__file__, __doc__, EPOCHS)
+    if args.list:
+        return list_models(MODELS, args)
+    data = experiment.load_data(DATASET, args)  # uint8 arrays, the same as Keras'; every output checked writable
+    device = setup(args)                        # --device, --seed, --precision
+    for name in args.models:
+        model = MODELS[name]().to(device)
+        with experiment.ModelRun(args, data, name, run_facts(model), NOTES.get(name)) as run:
+            history = train(model, data, args, run)      # the training loop, pytorch/torch_lab.py
+            probabilities = predict(model, data.x_test, args.batch_size)  # softmax of the logits, test set
+            # Figures, confusion matrix, ten worst, record, and the weights as a state_dict, as one set.
+            run.write(history, probabilities, save_model=lambda path: torch.save(model.state_dict(), path))
+    return 0
+
 
 if __name__ == "__main__":
-    exit_process(main(EXERCISE))
+    run_main(main)

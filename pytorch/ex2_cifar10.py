@@ -19,11 +19,16 @@ the README, rebuilt from results/ex2/pytorch/*.json.
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
+# The repository, for common/ (appended: it never shadows an installed package). common/ first: from then
+# on a Ctrl-C, even while torch loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment  # noqa: E402
+from common.entry import run_main  # noqa: E402
 
-from common.cli import main  # noqa: E402
-from common.entry import exit_process  # noqa: E402
-from common.exercise import Exercise  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from torch_lab import list_models, predict, run_facts, setup, train  # noqa: E402  (pytorch/torch_lab.py)
 
 
 # The report's models in its order, with the epochs it trained each for, and the data set: plain
@@ -31,8 +36,8 @@ from common.exercise import Exercise  # noqa: E402
 DATASET = "cifar10"
 EPOCHS = {"model1": 20, "model4": 20, "model5": 20}
 
+
 def model1():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(3, 32, 3),            # 32x32 -> 30x30
         nn.Flatten(),
@@ -41,7 +46,6 @@ def model1():
 
 
 def model4():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(3, 64, 3),            # -> 30x30
         nn.Conv2d(64, 32, 3),           # -> 28x28
@@ -57,7 +61,6 @@ def model4():
 
 
 def model5():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(3, 64, 3),            # -> 30x30
         nn.Conv2d(64, 32, 3),           # -> 28x28
@@ -79,10 +82,25 @@ def model5():
     )
 
 
-EXERCISE = Exercise(
-    id="ex2", framework="pytorch", script="ex2_cifar10.py", dataset="cifar10", description=__doc__.split("\n\n")[0],
-    models={"model1": model1, "model4": model4, "model5": model5},
-)
+MODELS = {"model1": model1, "model4": model4, "model5": model5}
+NOTES = {}  # into the record
+
+
+def main() -> int:
+    args = cli.parse_args(__file__, __doc__, EPOCHS)
+    if args.list:
+        return list_models(MODELS, args)
+    data = experiment.load_data(DATASET, args)  # uint8 arrays, the same as Keras'; every output checked writable
+    device = setup(args)                        # --device, --seed, --precision
+    for name in args.models:
+        model = MODELS[name]().to(device)
+        with experiment.ModelRun(args, data, name, run_facts(model), NOTES.get(name)) as run:
+            history = train(model, data, args, run)      # the training loop, pytorch/torch_lab.py
+            probabilities = predict(model, data.x_test, args.batch_size)  # softmax of the logits, test set
+            # Figures, confusion matrix, ten worst, record, and the weights as a state_dict, as one set.
+            run.write(history, probabilities, save_model=lambda path: torch.save(model.state_dict(), path))
+    return 0
+
 
 if __name__ == "__main__":
-    exit_process(main(EXERCISE))
+    run_main(main)

@@ -29,16 +29,21 @@ the README, rebuilt from results/ex3/pytorch/*.json.
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
+# The repository, for common/ (appended: it never shadows an installed package). common/ first: from then
+# on a Ctrl-C, even while torch loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment, layout  # noqa: E402
+from common.entry import run_main  # noqa: E402
+from common.figures import save_grid  # noqa: E402
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
-from augment import RandomAffinePerImage  # noqa: E402
-from common.cli import main  # noqa: E402
-from common.entry import exit_process  # noqa: E402
-from common.exercise import Exercise  # noqa: E402
+from augment import RandomAffinePerImage  # noqa: E402  (pytorch/augment.py)
+from torch_lab import augment_examples, list_models, predict, run_facts, setup, train  # noqa: E402
 
-# The report's torchvision transforms, drawn per image on the batch (torch loads only when it is called).
+# The report's torchvision transforms, drawn on the batch with a different random transform for each image.
 REPORT_AUGMENTATION = RandomAffinePerImage(scale=(0.2, 1.2), shear=10, horizontal_flip=True, rotation=10)
 
 
@@ -47,8 +52,8 @@ REPORT_AUGMENTATION = RandomAffinePerImage(scale=(0.2, 1.2), shear=10, horizonta
 DATASET = "cifar10"
 EPOCHS = {"PraisyNet": 20, "PraisyNetDA": 100}
 
+
 def praisynet():
-    from torch import nn
     return nn.Sequential(
         nn.Conv2d(3, 64, 5),            # 32x32 -> 28x28
         nn.Conv2d(64, 64, 5),           # -> 24x24
@@ -68,32 +73,40 @@ def praisynet():
 N_EXAMPLES, N_AUGMENTED_ROWS = 8, 3
 
 
-def augmentation_figure(backend, args, split, out: Path) -> None:
+def augmentation_figure(split, args) -> None:
     """The report's sample of augmented training images: originals on top, then augmentations of them."""
-    from common import layout
-    from common.figures import save_grid  # matplotlib: only after training, keeps --list instant
-
-    if "PraisyNetDA" not in args.models:
-        return
     images = split.x_train[:N_EXAMPLES]
-    augmented = backend.augment_examples(REPORT_AUGMENTATION, np.concatenate([images] * N_AUGMENTED_ROWS), args.seed)
+    augmented = augment_examples(REPORT_AUGMENTATION, np.concatenate([images] * N_AUGMENTED_ROWS), args.seed)
     titles = [split.class_names[label] for label in split.y_train[:N_EXAMPLES]] + [""] * len(augmented)
-    path = layout.plots_dir(out, "ex3", "pytorch") / "dataset_augmented.png"
+    path = layout.plots_dir(args.out, "ex3", "pytorch") / "dataset_augmented.png"
     save_grid(np.concatenate([images, augmented]), path, titles, columns=len(images),
               row_labels=["original"] + ["augmented"] * N_AUGMENTED_ROWS)
     print(f"augmentation figure -> {path}", flush=True)
 
 
-EXERCISE = Exercise(
-    id="ex3", framework="pytorch", script="ex3_augmentation.py", dataset="cifar10",
-    description=__doc__.split("\n\n")[0],
-    models={"PraisyNet": praisynet, "PraisyNetDA": praisynet},
-    augment={"PraisyNetDA": REPORT_AUGMENTATION},
-    longer={"PraisyNetDA": 100},
-    notes={"PraisyNet": "Keras model7's layers, no augmentation",
-           "PraisyNetDA": "PraisyNet with the report's augmentation"},
-    after_training=augmentation_figure,
-)
+MODELS = {"PraisyNet": praisynet, "PraisyNetDA": praisynet}
+AUGMENT = {"PraisyNetDA": REPORT_AUGMENTATION}  # the batched transform each model's training applies
+NOTES = {"PraisyNet": "Keras model7's layers, no augmentation",
+         "PraisyNetDA": "PraisyNet with the report's augmentation"}  # into the record
+
+
+def main() -> int:
+    args = cli.parse_args(__file__, __doc__, EPOCHS)
+    if args.list:
+        return list_models(MODELS, args, AUGMENT)
+    data = experiment.load_data(DATASET, args)  # uint8 arrays, the same as Keras'; every output checked writable
+    device = setup(args)                        # --device, --seed, --precision
+    for name in args.models:
+        model = MODELS[name]().to(device)
+        with experiment.ModelRun(args, data, name, run_facts(model, AUGMENT.get(name)), NOTES.get(name)) as run:
+            history = train(model, data, args, run, augment=AUGMENT.get(name))  # pytorch/torch_lab.py
+            probabilities = predict(model, data.x_test, args.batch_size)  # softmax of the logits, test set
+            # Figures, confusion matrix, ten worst, record, and the weights as a state_dict, as one set.
+            run.write(history, probabilities, save_model=lambda path: torch.save(model.state_dict(), path))
+    if "PraisyNetDA" in args.models:
+        augmentation_figure(data, args)
+    return 0
+
 
 if __name__ == "__main__":
-    exit_process(main(EXERCISE))
+    run_main(main)

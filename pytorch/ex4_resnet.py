@@ -44,39 +44,40 @@ do not; this is the one model whose count differs between the frameworks.
 
 Report (RTX 3060, validated on the test set, epochs not stated; 20 here as
 elsewhere): MyResNet 82.43% (1076.82 s), MyResNetDA 80.67% (1079.93 s).
-Here an epoch on 45,000 32x32 images takes minutes on a CPU; --image-size
-224 computes about 49x more per image. The README's tables, rebuilt from
+--image-size 224 computes (224/32)^2 = 49 times more per image. The README's tables, rebuilt from
 results/ex4/pytorch/*.json, give each record's accuracy, training time and
 seconds per epoch.
 """
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never shadow installed packages
-
-from common import transfer  # noqa: E402
-from common.cli import main  # noqa: E402
-from common.entry import exit_process  # noqa: E402
+# The repository, for common/ (appended: it never shadows an installed package). common/ first: from then
+# on a Ctrl-C, even while torch loads, is one line.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from common import cli, experiment, transfer  # noqa: E402
+from common.entry import run_main  # noqa: E402
 from common.errors import UserError  # noqa: E402
-from common.exercise import Exercise  # noqa: E402
-from ex3_augmentation import REPORT_AUGMENTATION  # noqa: E402
 
-DOWNLOAD_TIMEOUT_S = 30        # per network operation: an unreachable server fails fast, a download still works
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torchvision.models import ResNet50_Weights, resnet50  # noqa: E402
+
+from ex3_augmentation import REPORT_AUGMENTATION  # noqa: E402
+from torch_lab import ImageNetInput, TransferResNet, list_models, predict, run_facts, setup, train  # noqa: E402
 
 
 # --- the model --------------------------------------------------------------
+
 
 # The report's models in its order, with the epochs it trained each for, and the data set: plain
 # literals, so the campaign and the report read them from this file without importing a framework.
 DATASET = "cifar10"
 EPOCHS = {"MyResNet": 20, "MyResNetDA": 20}  # the report gives no epochs: 20, as elsewhere
 
+
 def my_resnet(args):
     """torchvision's ResNet50 with a new classifier, behind upsampling and the weights' own normalisation."""
-    from torch import nn
-    from torchvision.models import resnet50
 
-    from torch_lab import ImageNetInput, TransferResNet
 
     net = resnet50(weights=None)  # 1000 classes, the layout of the weights files
     if args.weights != "none":
@@ -89,7 +90,7 @@ def my_resnet(args):
     return TransferResNet(ImageNetInput(args.image_size, transform.mean, transform.std), net, args.freeze_backbone)
 
 
-def describe(args) -> str:
+def architecture_words(args) -> str:
     return transfer.architecture_text("torchvision", "Linear 10 (softmax in the loss)", args)
 
 
@@ -106,7 +107,6 @@ def check_args(args):
 
 
 def imagenet_weights():
-    from torchvision.models import ResNet50_Weights
     return ResNet50_Weights.IMAGENET1K_V1
 
 
@@ -114,12 +114,11 @@ def imagenet_state_dict() -> dict:
     """torchvision's own download-and-cache path, failing in one line when offline."""
     import socket
 
-    import torch
 
     weights = imagenet_weights()
     cached = Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
     previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    socket.setdefaulttimeout(transfer.DOWNLOAD_TIMEOUT_S)
     try:
         return weights.get_state_dict(progress=True, check_hash=True)
     except Exception as exc:  # URLError, timeout, hash mismatch, unreadable cache: all end here
@@ -135,7 +134,6 @@ def imagenet_state_dict() -> dict:
 
 
 def read_state_dict(path) -> dict:
-    import torch
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # not a torch file, truncated, or pickled objects weights_only refuses
@@ -164,14 +162,27 @@ def load_backbone(net, state: dict, source: str) -> None:
                         f"tensors missing, {len(result.unexpected_keys)} unknown ones, e.g. {example!r})")
 
 
-EXERCISE = Exercise(
-    id="ex4", framework="pytorch", script="ex4_resnet.py", dataset="cifar10", description=__doc__.split("\n\n")[0],
-    models={"MyResNet": my_resnet, "MyResNetDA": my_resnet},
-    augment={"MyResNetDA": REPORT_AUGMENTATION},
-    builders_take_args=True, describe=describe, benchmark_by_default=False,
-    extra_arguments=(add_arguments,), check_args=check_args,
-    report_states_epochs=False,  # 20 by default, as elsewhere
-)
+MODELS = {"MyResNet": my_resnet, "MyResNetDA": my_resnet}
+AUGMENT = {"MyResNetDA": REPORT_AUGMENTATION}  # the report's "same + augmentation": exercise 3's transform
+
+
+def main() -> int:
+    args = cli.parse_args(__file__, __doc__, EPOCHS, add_options=add_arguments, check=check_args)
+    if args.list:  # weights do not change a count: list without loading (or downloading) them
+        args.weights = "none"
+        return list_models({name: lambda make=make: make(args) for name, make in MODELS.items()}, args, AUGMENT)
+    data = experiment.load_data(DATASET, args)  # uint8 arrays, the same as Keras'; every output checked writable
+    device = setup(args)                        # --device, --seed, --precision
+    for name in args.models:
+        model = MODELS[name](args).to(device)   # --weights, --freeze-backbone, --image-size
+        facts = run_facts(model, AUGMENT.get(name), architecture=architecture_words(args))
+        with experiment.ModelRun(args, data, name, facts) as run:
+            history = train(model, data, args, run, augment=AUGMENT.get(name))  # pytorch/torch_lab.py
+            probabilities = predict(model, data.x_test, args.batch_size)  # softmax of the logits, test set
+            # Figures, confusion matrix, ten worst, record, and the weights as a state_dict, as one set.
+            run.write(history, probabilities, save_model=lambda path: torch.save(model.state_dict(), path))
+    return 0
+
 
 if __name__ == "__main__":
-    exit_process(main(EXERCISE))
+    run_main(main)

@@ -1,21 +1,20 @@
-"""PyTorch half of the shared flow: the device, the training loop, predictions.
+"""The PyTorch side of the lab: the device, the training loop (``train``), predictions, saving.
 
 The exercise scripts build their models (``nn.Sequential`` or a small
-``nn.Module``); this module trains them. Data lives on the device as one
-normalised float tensor; each batch is a slice of it (no DataLoader, no
-per-sample Python). See common/experiment.py for the flow that calls these
-functions.
+``nn.Module``) and call these functions by name. Data lives on the device as
+one normalised float tensor; each batch is a slice of it (no DataLoader, no
+per-sample Python).
 
 Under torchrun (``torchrun --nproc_per_node N pytorch/ex1_mnist.py ...``) the
-same code trains with DistributedDataParallel: every process holds the data,
-draws the same seeded permutation each epoch and takes its share of each
-batch; ``--batch-size`` stays the *global* batch, so one optimiser step sees
-the same images as in a single-process run. Metrics are summed over the
-processes, so every process has the global numbers; only rank 0 prints and
-writes (see common/experiment.py).
+same code trains with DistributedDataParallel (the lines marked DDP): every
+process holds the data, draws the same seeded permutation each epoch and takes
+its share of each batch; ``--batch-size`` stays the *global* batch, so one
+optimiser step sees the same images as in a single-process run. Metrics are
+summed over the processes; only rank 0 prints and writes.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import time
@@ -28,6 +27,7 @@ import torch.distributed as dist
 from torch import nn
 
 from common import precision
+from common.doctor import gpu_mismatch_warning
 from common.errors import UserError
 from common.progress import StepProgress
 
@@ -56,12 +56,18 @@ PRECISION = "fp32"  # what setup() chose for this run (common.precision)
 
 
 def cpu_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), as torch reads it (cpuinfo)."""
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), as torch reads it (cpuinfo), or
+    from the CPU's flags on a torch without torch.cpu.get_capabilities (before 2.7)."""
+    if not hasattr(torch.cpu, "get_capabilities"):
+        return bool(precision.cpu_bf16_features())
     capabilities = torch.cpu.get_capabilities()
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
 def choose_precision(requested: str, device: torch.device) -> str:
+    """--precision as asked; for auto, what the device computes natively (only then is the hardware asked)."""
+    if requested != "auto":
+        return precision.choose(requested, device.type)
     return precision.choose(requested, device.type, cpu_bf16=device.type == "cpu" and cpu_bf16(),
                             cuda_bf16=device.type == "cuda" and torch.cuda.is_bf16_supported())
 
@@ -69,16 +75,16 @@ def choose_precision(requested: str, device: torch.device) -> str:
 def speedups(device_type: str, precision_name: str = "fp32", plain_layout: bool = False) -> tuple:
     """(autocast dtype or None, channels_last) for a device and a precision.
 
-    channels_last on CPU and CUDA (the README's Performance section has its
-    measured effect), not on MPS; --no-mixed-precision (plain_layout) keeps the
-    plain NCHW layout, as before --precision existed.
+    channels_last on CPU and CUDA (faster there: the README's Performance section),
+    not on MPS; ``plain_layout`` keeps the plain NCHW layout (the benchmark's comparison).
     """
     return AMP_DTYPES[precision_name], device_type in ("cuda", "cpu") and not plain_layout
 
 
 def device_speedups(args, precision_name=None) -> tuple:
-    """speedups() for DEVICE, the run's precision (or the one given) and --no-mixed-precision."""
-    return speedups(DEVICE.type, precision_name or PRECISION, not getattr(args, "mixed_precision", True))
+    """speedups() for DEVICE and the run's precision (or the one given); the benchmark's --plain-layout
+    and the re-measuring of a model trained without channels_last set ``args.plain_layout``."""
+    return speedups(DEVICE.type, precision_name or PRECISION, getattr(args, "plain_layout", False))
 
 
 def prepare_training(model, x, args, precision_name=None) -> tuple:
@@ -137,6 +143,7 @@ def init_distributed(device: torch.device, batch_size: int) -> torch.device:
                               "of the processes' shares of one batch"}
     if RANK != 0:  # one voice: rank 0 prints the progress (errors still reach stderr)
         sys.stdout = open(os.devnull, "w")
+    atexit.register(dist.destroy_process_group)
     return device
 
 
@@ -145,23 +152,15 @@ def is_main() -> bool:
     return RANK == 0
 
 
-def barrier() -> None:
-    if DISTRIBUTED:
-        dist.barrier()
-
-
-def finish() -> None:
-    if DISTRIBUTED and dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def distribution():
-    return DISTRIBUTED
-
-
-def setup(args) -> str:
-    global DEVICE, PRECISION
+def setup(args) -> torch.device:
+    """The device (--device), the seeds, determinism and the precision (--precision) of this run; under
+    torchrun, this process's place in the group. Returns the device the script puts its models on."""
+    global DEVICE, PRECISION, DEVICE_TEXT
     DEVICE = choose_device(args.device)
+    if args.device == "auto" and DEVICE.type == "cpu":  # an NVIDIA GPU this torch cannot use: say why, in one line
+        warning = gpu_mismatch_warning("pytorch", torch.cuda.is_available(), torch.version.cuda)
+        if warning:
+            print(f"warning: {warning}", flush=True)
     if launched_by_torchrun() and not DISTRIBUTED:
         DEVICE = init_distributed(DEVICE, args.batch_size)
     torch.manual_seed(args.seed)
@@ -182,30 +181,45 @@ def setup(args) -> str:
         device = DEVICE.type + (f" ({PRECISION} autocast)" if amp else "")
     if DISTRIBUTED:
         device += f" x {WORLD} processes (torchrun, {DISTRIBUTED['backend']})"
-    return device
+    DEVICE_TEXT = device
+    print(f"pytorch on {device}", flush=True)
+    return DEVICE
+
+
+DEVICE_TEXT = "cpu"  # the record's words for the device, as setup() chose it
+
+
+def run_facts(model: nn.Module, augment=None, architecture: Optional[str] = None) -> dict:
+    """What a model's record says about it and about this process (common.experiment.ModelRun);
+    ``architecture``: the words for a model built by code (ex4), else read from its layers."""
+    architecture = architecture or layer_words(model)
+    if augment is not None:
+        architecture += f" + augmentation ({augment})"
+    return {"architecture": architecture, "augmentation": str(augment) if augment is not None else None,
+            "trainable_params": trainable_params(model), "device": DEVICE_TEXT, "precision": PRECISION,
+            "versions": versions(), "distributed": DISTRIBUTED, "is_main": is_main()}
+
+
+def list_models(models: dict, args, augment: Optional[dict] = None) -> int:
+    """--list: each model as the script builds it, with its trainable parameters and its report epochs."""
+    print(f"{'model':<12} {'params':>11}  architecture")
+    for name, make in models.items():
+        model = make()
+        augmented = (augment or {}).get(name)
+        text = layer_words(model) + (f" + augmentation ({augmented})" if augmented is not None else "")
+        print(f"{name:<12} {trainable_params(model):>11,}  {text}  [{args.report_epochs[name]} epochs]")
+    return 0
 
 
 def versions() -> dict:
     return {"torch": torch.__version__, "torchvision": metadata.version("torchvision")}
 
 
-def run_precision() -> str:
-    """The precision setup() chose: fp32, bf16 or fp16."""
-    return PRECISION
-
-
-# --- models ---------------------------------------------------------------
-
-def build(make, args) -> nn.Module:
-    """The script's model, on the device."""
-    return make().to(DEVICE)
-
-
 def trainable_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def describe(model: nn.Module) -> str:
+def layer_words(model: nn.Module) -> str:
     """The architecture in the report's words, read from the built model: "Conv 32/3 - Flatten - Dense 10 softmax".
 
     A ReLU right after a Linear is that layer's activation ("Dense 128 relu");
@@ -238,11 +252,6 @@ def describe(model: nn.Module) -> str:
         else:
             parts.append(type(m).__name__)
     return " - ".join(parts)
-
-
-def augmentation(model, augment) -> Optional[str]:
-    """The batched transform the training loop applies, in the report's words, or None."""
-    return str(augment) if augment is not None else None
 
 
 def ends_in_softmax(model: nn.Module) -> bool:
@@ -312,11 +321,11 @@ def evaluate_sums(model, x, y, batch_size) -> tuple:
 
 def evaluate(model, x, y, batch_size) -> tuple:
     """(mean loss, accuracy); under torchrun x is this process's share, and the result the global one."""
-    loss, correct, n = summed(*evaluate_sums(model, x, y, batch_size))
+    loss, correct, n = sum_over_processes(*evaluate_sums(model, x, y, batch_size))
     return loss / n, correct / n
 
 
-def summed(*values) -> tuple:
+def sum_over_processes(*values) -> tuple:
     """The values added up over the processes (as they are without torchrun), as Python numbers."""
     if not DISTRIBUTED:
         return values
@@ -349,15 +358,16 @@ def optimisation_step(net, optimizer, loss_fn, xb, yb, amp=None, scaler=None) ->
     return out, loss
 
 
-def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard=None) -> dict:
-    """Adam on shuffled batches sliced from the training tensor; validation and a checkpoint after each epoch.
+def train(model, split, args, run, augment=None) -> dict:
+    """Adam on shuffled batches sliced from the training tensor, for ``run.epochs`` epochs; validation and a
+    checkpoint (``run.checkpoint``) after each. Returns the per-epoch history.
 
-    ``augment(batch, generator)``: the script's batched transform, applied to
-    training batches only. ``tensorboard``: a folder for per-epoch event files
-    (train/ and validation/, as Keras' callback writes them). Under torchrun
-    (the lines marked DDP) every process takes its share of each global batch
-    and the metrics are summed over them.
+    ``run``: the model's common.experiment.ModelRun (its epochs, checkpoint and TensorBoard folder).
+    ``augment(batch, generator)``: the script's batched transform, applied to training batches only.
+    Under torchrun (the lines marked DDP) every process takes its share of each global batch and the
+    metrics are summed over them.
     """
+    epochs, checkpoint = run.epochs, run.checkpoint
     if len(split.x_train) < WORLD:
         raise UserError(f"{len(split.x_train)} training image(s) cannot be shared by {WORLD} processes: "
                         f"raise --limit")
@@ -373,16 +383,9 @@ def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard
         torch.manual_seed(args.seed + RANK)  # DDP: its own dropout masks (the weights are built, and rank 0's)
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []}
     first_epoch = resume(checkpoint, model, optimizer, shuffle, augment_rng, history) + 1
-    resumed_seconds = sum(history["seconds"])
-    net, step_loss = model, lambda batch: loss_fn
-    if DISTRIBUTED:  # DDP: wraps the model, and averages the gradients over the processes in backward()
-        from torch.nn.parallel import DistributedDataParallel
-        net = DistributedDataParallel(model, device_ids=[DEVICE.index] if DEVICE.type == "cuda" else None)
-        loss_sum = nn.CrossEntropyLoss(reduction="sum")
-        # DDP averages over the WORLD processes: this makes it the mean over the global batch.
-        step_loss = lambda batch: lambda out, target: loss_sum(out, target) * (WORLD / batch)  # noqa: E731
+    net, step_loss = wrapped_for_ddp(model) if DISTRIBUTED else (model, lambda batch: loss_fn)  # DDP
 
-    board = EpochBoard(tensorboard) if tensorboard is not None and is_main() else None
+    board = EpochBoard(run.tensorboard) if run.tensorboard is not None and is_main() else None
     n, bs = len(x), args.batch_size
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
@@ -411,7 +414,7 @@ def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard
         if not DISTRIBUTED:
             train_loss, train_acc = total_loss.item() / n, correct.item() / n
         else:  # DDP: the global numbers, and rank 0's BatchNorm statistics everywhere
-            total, right, count = summed(total_loss.item(), correct.item(), seen)
+            total, right, count = sum_over_processes(total_loss.item(), correct.item(), seen)
             train_loss, train_acc = total / count, right / count
             sync_buffers(model)
         val_loss, val_acc = evaluate(model, x_val, y_val, max(bs, 512))
@@ -423,19 +426,34 @@ def train(model, split, epochs, args, checkpoint=None, augment=None, tensorboard
         if board:
             board.add(epoch, train_loss, train_acc, val_loss, val_acc)
         if not np.isfinite([train_loss, train_acc, val_loss, val_acc]).all():
-            break  # the flow reports the divergence and writes nothing; no checkpoint of a diverged epoch
+            break  # ModelRun.write reports the divergence and writes nothing; no checkpoint of a diverged epoch
         if checkpoint:
-            ranks = gathered(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
-            if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
-                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "shuffle": shuffle.get_state(), **generators(augment_rng)}
-                if ranks is not None:
-                    state["ranks"] = ranks
-                checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"),
-                                size=tensor_bytes(state))
+            save_checkpoint(checkpoint, epoch, history, model, optimizer, shuffle, augment_rng)
     if board:
         board.close()
-    return {**history, "resumed_seconds": resumed_seconds}
+    return history
+
+
+def wrapped_for_ddp(model) -> tuple:
+    """DDP: the model wrapped to average the gradients over the processes in backward(), and the loss of a
+    process's share of a global batch of ``batch`` images, scaled so that the average is the global mean."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    net = DistributedDataParallel(model, device_ids=[DEVICE.index] if DEVICE.type == "cuda" else None)
+    loss_sum = nn.CrossEntropyLoss(reduction="sum")
+    return net, lambda batch: lambda out, target: loss_sum(out, target) * (WORLD / batch)
+
+
+def save_checkpoint(checkpoint, epoch: int, history: dict, model, optimizer, shuffle, augment_rng) -> None:
+    """The state after ``epoch``: weights, Adam's moments, and every random-number generator the next epoch
+    draws from, so a resumed run trains as an uninterrupted one."""
+    ranks = from_every_process(generators(augment_rng)) if DISTRIBUTED else None  # DDP: every process's generators
+    if is_main():  # rank 0 saves; the others go on, and wait for it at the next epoch's first step
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "shuffle": shuffle.get_state(), **generators(augment_rng)}
+        if ranks is not None:
+            state["ranks"] = ranks
+        checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"), size=tensor_bytes(state))
 
 
 class EpochBoard:
@@ -490,16 +508,16 @@ def resume(checkpoint, model, optimizer, shuffle, augment_rng, history) -> int:
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     shuffle.set_state(saved["shuffle"])
-    own = saved.get("ranks", [])
-    own = own[RANK] if len(own) == WORLD else saved  # else: another number of processes made it
-    augment_rng.set_state(own["augment"])
-    torch.set_rng_state(own["torch"])
-    if own["cuda"]:
-        torch.cuda.set_rng_state_all(own["cuda"])
+    per_rank = saved.get("ranks", [])
+    mine = per_rank[RANK] if len(per_rank) == WORLD else saved  # else: another number of processes made it
+    augment_rng.set_state(mine["augment"])
+    torch.set_rng_state(mine["torch"])
+    if mine["cuda"]:
+        torch.cuda.set_rng_state_all(mine["cuda"])
     return done
 
 
-def gathered(obj) -> list:
+def from_every_process(obj) -> list:
     """Every process's ``obj``, in rank order, in every process."""
     out = [None] * WORLD
     dist.all_gather_object(out, obj)
@@ -508,7 +526,7 @@ def gathered(obj) -> list:
 
 def check_same_start(epoch: int) -> None:
     """Refuse, in every process, a resume that some processes would start from another epoch."""
-    epochs = gathered(epoch)
+    epochs = from_every_process(epoch)
     if len(set(epochs)) > 1:
         raise UserError(f"the torchrun processes found different checkpoints under --out (last epochs "
                         f"{', '.join(map(str, epochs))} by rank): on several machines --out must be a shared "

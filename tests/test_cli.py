@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import PYTHON, REPO, assert_one_line_error, run_script
+from tests.helpers import PYTHON, REPO, assert_one_line_error, read_record, run_script
 
 SCRIPTS = sorted(str(p.relative_to(REPO)) for p in (REPO / "keras").glob("ex*.py")) + \
           sorted(str(p.relative_to(REPO)) for p in (REPO / "pytorch").glob("ex*.py"))
@@ -16,7 +16,7 @@ EX1_PARAMS = {
                              "model4": 928314},
 }
 
-# Runs a script's --help (or a bad option) and reports whether a framework got imported.
+# Runs a script's --help (or a bad option) and reports which frameworks got imported.
 PROBE = """
 import atexit, os, runpy, sys
 script = sys.argv[1]
@@ -36,13 +36,13 @@ def list_params(script) -> dict:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 @pytest.mark.parametrize("option", ["--help", "--epochs=0"])
-def test_help_and_bad_options_import_no_framework(script, option):
-    # Importing TensorFlow or torch is what would make them slow (seconds, not tenths). This checks
-    # that cause rather than a wall-clock limit, which failed whenever a training run shared the CPU.
-    # (--list builds every model, so it imports the framework.)
+def test_a_script_imports_its_own_framework_and_never_the_other(script, option):
+    # The scripts import their framework at the top, as tutorials do; TensorFlow and then torch's triton in
+    # one process segfault, so a Keras script must never load torch, nor a PyTorch script TensorFlow.
     result = subprocess.run([PYTHON, "-c", PROBE, script, option], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == (0 if option == "--help" else 2), result.stderr
-    assert "IMPORTED: []" in result.stdout
+    own = "['keras', 'tensorflow']" if script.startswith("keras/") else "['torch']"
+    assert f"IMPORTED: {own}" in result.stdout, result.stdout
 
 
 COMMANDS = [[script] for script in SCRIPTS] + [["keras/benchmark.py"], ["pytorch/benchmark.py"],
@@ -150,3 +150,18 @@ def test_unavailable_device_gives_one_clear_line(script, tiny_data, tmp_path):
     if result.returncode == 0:
         pytest.skip("this machine has a CUDA GPU")
     assert_one_line_error(result, "--device cuda")
+
+
+@pytest.mark.parametrize("module", ["pytorch.ex1_mnist", "pytorch.ex4_resnet"])
+def test_a_script_run_as_a_module_says_how_to_run_it_in_one_line(module):
+    result = subprocess.run([PYTHON, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(result, f"python {module.replace('.', '/')}.py")
+
+
+@pytest.mark.parametrize("script", ["pytorch/ex1_mnist.py", "keras/ex1_mnist.py"])
+def test_a_default_run_trains_in_fp32_as_the_report_did(script, tiny_data, tmp_path):
+    result = run_script(script, "--models", "lab3", "--limit", "60", "--epochs", "1", "--out", tmp_path,
+                        data_dir=tiny_data)
+    assert result.returncode == 0, result.stderr
+    record = read_record(tmp_path, "ex1", script.split("/")[0], "lab3")
+    assert record["precision"] == "fp32" and not any("precision" in note for note in record["reduced"])

@@ -1,18 +1,14 @@
 """Exercises 2 and 3 (CIFAR-10, data augmentation), both frameworks, from a framework-free process.
 
-The scripts run as subprocesses on tiny synthetic data; the augmentation-figure
-hooks are also called in-process with a stand-in backend (the scripts import
-no framework at the top).
+The scripts run as subprocesses on tiny synthetic data (each script imports its
+framework; the in-process checks of the augmentation figures are in
+tests/keras and tests/torch).
 """
-from types import SimpleNamespace
-
-import numpy as np
 import pytest
 
 from tests.helpers import expected_files, read_record, run_script
 from tests.parameter_counts import MODEL7 as MODEL7_PARAMS
 from tests.parameter_counts import PARAMS
-from tests.scripts import load_script
 
 CIFAR10_SCRIPTS = [path for path in PARAMS if "/ex2" in path or "/ex3" in path]
 
@@ -83,61 +79,3 @@ def test_end_to_end_on_tiny_data(script, models, figures, tiny_data, tmp_path):
     for figure in figures:
         assert (plots / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
     assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
-
-
-# --- the augmentation-figure hooks, with a stand-in backend -----------------
-
-class FakeBackend:
-    """Records what it was asked to augment; 'augments' by mirroring."""
-
-    def __init__(self):
-        self.calls = []
-
-    def augment_examples(self, augmentation, images, seed):
-        self.calls.append((augmentation, images.copy(), seed))
-        return images[:, :, ::-1]
-
-
-def fake_split(n=20):
-    rng = np.random.default_rng(0)
-    return SimpleNamespace(x_train=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
-                           y_train=np.arange(n) % 10,
-                           class_names=["Plane", "Car", "Bird", "Cat", "Deer", "Dog", "Frog", "Horse", "Ship", "Truck"])
-
-
-@pytest.mark.parametrize("models, figures", [
-    (["model8"], {"dataset_og.png", "model8_dataset_augmented.png"}),
-    (["model9"], {"dataset_og.png", "model9_dataset_augmented.png"}),
-    (["model10"], {"dataset_og.png", "model9_dataset_augmented.png"}),
-    (["model9", "model10"], {"dataset_og.png", "model9_dataset_augmented.png"}),
-])
-def test_keras_figures_only_for_the_models_that_ran_from_the_same_images(models, figures, tmp_path):
-    ex3 = load_script("keras/ex3_augmentation.py")
-    backend, split = FakeBackend(), fake_split()
-    ex3.EXERCISE.after_training(backend, SimpleNamespace(models=models, seed=5), split, tmp_path)
-    folder = tmp_path / "plots" / "ex3" / "keras"
-    assert {p.name for p in folder.iterdir()} == figures
-    for augmentation, images, seed in backend.calls:
-        assert np.array_equal(images, split.x_train[:len(images)]) and seed == 5
-    assert [call[0] for call in backend.calls] == [ex3.EXERCISE.models[ex3.FIGURE_OF[m]]
-                                                    for m in dict.fromkeys(ex3.FIGURE_OF[m] for m in models)]
-
-
-@pytest.mark.parametrize("models, written", [(["PraisyNet"], False), (["PraisyNetDA"], True),
-                                             (["PraisyNet", "PraisyNetDA"], True)])
-def test_pytorch_figure_only_when_praisynetda_ran(models, written, tmp_path):
-    ex3 = load_script("pytorch/ex3_augmentation.py")
-    backend, split = FakeBackend(), fake_split()
-    ex3.EXERCISE.after_training(backend, SimpleNamespace(models=models, seed=5), split, tmp_path)
-    assert (tmp_path / "plots" / "ex3" / "pytorch" / "dataset_augmented.png").exists() == written
-    if written:
-        (augmentation, images, _), = backend.calls
-        assert augmentation == ex3.EXERCISE.augment["PraisyNetDA"] == ex3.REPORT_AUGMENTATION
-        n = ex3.N_EXAMPLES
-        assert all(np.array_equal(images[i * n:(i + 1) * n], split.x_train[:n]) for i in range(ex3.N_AUGMENTED_ROWS))
-
-
-def test_figures_cope_with_fewer_training_images_than_examples(tmp_path):
-    ex3 = load_script("keras/ex3_augmentation.py")
-    ex3.EXERCISE.after_training(FakeBackend(), SimpleNamespace(models=["model8"], seed=0), fake_split(3), tmp_path)
-    assert (tmp_path / "plots" / "ex3" / "keras" / "model8_dataset_augmented.png").exists()

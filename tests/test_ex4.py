@@ -7,23 +7,19 @@ closed local port, so it fails at once even on a machine with internet and
 never downloads anything.
 """
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.helpers import REPO, assert_one_line_error, expected_files, read_record, run_script
 from tests.parameter_counts import FROZEN_RESNET50, KERAS_CONV_BIASES, RESNET50
-from tests.scripts import load_script
+from tests.scripts import parse
 
 SCRIPTS = {"pytorch": "pytorch/ex4_resnet.py", "keras": "keras/ex4_resnet.py"}
 SMOKE = ("--weights", "none", "--limit", "64", "--epochs", "1", "--batch-size", "32")
 NO_NETWORK = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
               "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
               "NO_PROXY": "", "no_proxy": ""}
-
-
-def ex4_script(framework):
-    """The script as a module: it imports only common/, so no framework enters this process."""
-    return load_script(SCRIPTS[framework])
 
 
 def list_params(framework, *options) -> dict:
@@ -97,35 +93,28 @@ def test_keras_and_pytorch_counts_differ_only_by_the_keras_convolution_biases():
     assert RESNET50["keras"] - RESNET50["pytorch"] == biases == KERAS_CONV_BIASES == 26_560
 
 
-@pytest.mark.parametrize("framework", list(SCRIPTS))
-def test_settings_reach_the_record_and_the_reduced_list(framework, tmp_path):
-    module = ex4_script(framework)
-    from common.cli import parse_args
+# --- checks the framework test processes run on their own ex4 script (tests/keras, tests/torch) ---------
 
-    args = parse_args(module.EXERCISE, ["--weights", "None", "--freeze-backbone", "--image-size", "64",
-                                        "--out", str(tmp_path)])
+def check_settings_reach_the_record_and_the_reduced_list(module, tmp_path):
+    args = parse(module, "--weights", "None", "--freeze-backbone", "--image-size", "64", "--out", tmp_path)
     assert args.record_settings == {"weights": "none", "freeze_backbone": True, "image_size": 64}
     assert set(args.reduced_notes) == {"weights", "freeze_backbone", "image_size"}
-    text = module.EXERCISE.describe(args)
+    text = module.architecture_words(args)
     assert "frozen" in text and "64x64" in text and "no pretrained weights" in text
-    args = parse_args(module.EXERCISE, ["--out", str(tmp_path)])  # back to the defaults: nothing reduced
+    args = parse(module, "--out", tmp_path)  # back to the defaults: nothing reduced
     assert args.record_settings == {"weights": "imagenet", "freeze_backbone": False, "image_size": 32}
     assert args.reduced_notes == {}
-    assert "every layer trainable" in module.EXERCISE.describe(args)
+    assert "every layer trainable" in module.architecture_words(args)
 
 
-@pytest.mark.parametrize("framework", list(SCRIPTS))
-def test_committed_records_name_the_architecture_the_script_builds_for_their_settings(framework, tmp_path):
-    from common.cli import parse_args
-
-    module = ex4_script(framework)
+def check_committed_records_name_the_architecture_the_script_builds_for_their_settings(module, tmp_path):
+    framework = Path(module.__file__).parent.name
     records = [json.loads(path.read_text()) for path in sorted((REPO / "results" / "ex4" / framework).glob("*.json"))]
-    assert {record["model"] for record in records} == set(module.EXERCISE.models)
+    assert {record["model"] for record in records} == set(module.MODELS)
     for record in records:
         settings = record["settings"]
-        args = parse_args(module.EXERCISE, ["--weights", settings["weights"], "--image-size",
-                                            str(settings["image_size"]), "--out", str(tmp_path)]
-                          + ["--freeze-backbone"] * settings["freeze_backbone"])
-        text = module.EXERCISE.describe(args)
+        args = parse(module, "--weights", settings["weights"], "--image-size", settings["image_size"],
+                     "--out", tmp_path, *["--freeze-backbone"] * settings["freeze_backbone"])
+        text = module.architecture_words(args)
         assert record["architecture"] in (text, f"{text} + augmentation ({record['augmentation']})")
         assert (record["augmentation"] is not None) == (record["model"] == "MyResNetDA")

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from common import figures
+from common import comparisons, figures, report_inputs
 from tests.helpers import PYTHON, REPO, assert_one_line_error, read_only
 from tests.test_report import fixture_record, write_record
 
@@ -110,3 +110,21 @@ def test_figures_that_cannot_be_written_are_one_line(tmp_path):
     assert_one_line_error(result, "model1_loss.png", "cannot be written (Read-only file system)")
     assert result.returncode == 2
     assert not list((tmp_path / "plots").rglob("*"))
+
+
+def test_redraw_draws_the_comparison_figures_and_deletes_those_no_longer_made(tmp_path):
+    for framework in ("keras", "pytorch"):
+        write_record(tmp_path, fixture_record("ex1", framework, "model1"))
+    folder = comparisons.folder(tmp_path)
+    folder.mkdir(parents=True)
+    stale = folder / "ex9_gone_comparison.png"
+    stale.write_bytes(b"a figure of a comparison no record makes")
+
+    result = redraw(tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "redrew the figures of 2 of 2 records and 1 comparison figure\n" in result.stdout
+    assert "ex9_gone_comparison.png: deleted (no longer compared)" in result.stdout and not stale.exists()
+    [made] = comparisons.every(report_inputs.context(tmp_path / "results", tmp_path))
+    assert made.filename == "ex1_model1_keras_vs_pytorch_comparison.png"
+    assert comparisons.png_comment(folder / made.filename) == made.comment

@@ -1,10 +1,13 @@
-"""The README's results section (common.report): framework-free, on hand-made records.
+"""The report's pages (common.report): README.md's generated blocks and REPORT.md, on hand-made records.
 
 Every record written here is a TEST FIXTURE (device "test-fixture", command
 "test fixture"), with made-up numbers; none comes from a real run.
 """
+import contextlib
 import csv
+import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,9 +19,15 @@ from tests.helpers import PYTHON, REPO, assert_one_line_error, read_only
 README = """# A lab
 
 Text before the markers, kept byte for byte: | a | table | and trailing spaces   
-<!-- results:begin -->
-(old content)
-<!-- results:end -->
+<!-- summary:begin -->
+(old summary)
+<!-- summary:end -->
+
+## Comparisons
+
+<!-- comparisons:begin -->
+(old figures)
+<!-- comparisons:end -->
 
 ## After
 
@@ -81,19 +90,38 @@ def lab(tmp_path):
 
 
 def rebuild(lab: Path, *extra) -> subprocess.CompletedProcess:
+    """``python -m common.report`` on the lab, run in this process (a subprocess per call would spend most
+    of the tests' time starting Python and matplotlib): its exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = report.main(["--readme", str(lab / "README.md"), "--results", str(lab / "results"), *map(str, extra)])
+    return subprocess.CompletedProcess("common.report", code, out.getvalue(), err.getvalue())
+
+
+def run_cli(lab: Path, *extra) -> subprocess.CompletedProcess:
+    """The same, as a user runs it: a process of its own."""
     return subprocess.run([PYTHON, "-m", "common.report", "--readme", str(lab / "README.md"),
-                           "--results", str(lab / "results"), *extra],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+                           "--results", str(lab / "results"), *map(str, extra)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
-def section(text: str) -> str:
-    return text.split(report.BEGIN, 1)[1].split(report.END, 1)[0]
+def report_page(lab: Path) -> str:
+    return (lab / "REPORT.md").read_text()
 
 
 def subsection(text: str, exercise: str, framework: str) -> str:
-    """The part of the generated text under '#### <exercise title> (<Framework>)'."""
-    title = f"#### {report.EXERCISES[exercise][1]} ({report.FRAMEWORKS[framework]})"
-    return text.split(title, 1)[1].split("\n#### ", 1)[0]
+    """The part of the report under '### <exercise title> (<Framework>)'."""
+    title = f"### {report.EXERCISES[exercise][1]} ({report.FRAMEWORKS[framework]})"
+    return text.split(title, 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+
+
+def comparison(text: str, heading: str) -> str:
+    """The part of the report's comparisons under '### <heading>'."""
+    return text.split("\n## Comparisons")[1].split(f"### {heading}")[1].split("\n### ")[0]
+
+
+def model_section(text: str, heading: str) -> str:
+    return text.split(f"#### {heading}\n")[1].split("\n#### ")[0].split("\n### ")[0]
 
 
 def row(text: str, first_cell: str) -> str:
@@ -103,33 +131,68 @@ def row(text: str, first_cell: str) -> str:
     return rows[0]
 
 
-def test_rebuild_is_idempotent_and_keeps_the_text_outside_the_markers(lab):
+def test_rebuild_writes_every_output_and_is_idempotent(lab):
     first = rebuild(lab)
     assert first.returncode == 0, first.stderr
     text = (lab / "README.md").read_text()
-    before, after = README.split(report.BEGIN)[0], README.split(report.END)[1]
-    assert text.startswith(before + report.BEGIN + "\n") and text.endswith(report.END + after)
-    assert "(old content)" not in text
+    before, after = README.split("<!-- summary:begin -->")[0], README.split("<!-- comparisons:end -->")[1]
+    assert text.startswith(before + "<!-- summary:begin -->\n") and text.endswith("<!-- comparisons:end -->" + after)
+    assert "(old summary)" not in text and "(old figures)" not in text
+    assert text.split("## Comparisons")[0].count("\n## Comparisons") == 0  # the hand-written heading kept once
+    figure = lab / "plots" / "comparisons" / "ex1_model1_keras_vs_pytorch_comparison.png"
+    outputs = [lab / "REPORT.md", lab / "results" / "summary.csv", figure]
+    assert all(path.is_file() for path in outputs)
+    assert "plots/comparisons/ex1_model1_keras_vs_pytorch_comparison.png" in text
 
+    snapshot = {path: path.read_bytes() for path in outputs + [lab / "README.md"]}
     second = rebuild(lab)
-    assert second.returncode == 0 and "already up to date" in second.stdout
-    assert (lab / "README.md").read_text() == text
+    assert second.returncode == 0 and "already up to date" in second.stdout, second.stdout
+    assert {path: path.read_bytes() for path in snapshot} == snapshot
     assert rebuild(lab, "--check").returncode == 0
 
-    (lab / "README.md").write_text(text.replace("92.27%", "99.99%"))
+
+@pytest.mark.parametrize("spoil", ["report", "csv", "figure deleted", "history changed", "stale figure"])
+def test_check_finds_each_output_out_of_date_and_writes_nothing(lab, spoil):
+    assert rebuild(lab).returncode == 0
+    figures = lab / "plots" / "comparisons"
+    expected = {"report": lab / "REPORT.md", "csv": lab / "results" / "summary.csv",
+                "figure deleted": figures / "ex1_model1_keras_vs_pytorch_comparison.png",
+                "history changed": figures / "ex1_model1_keras_vs_pytorch_comparison.png",
+                "stale figure": figures / "ex9_gone_comparison.png"}[spoil]
+    if spoil in ("report", "csv"):
+        expected.write_text(expected.read_text().replace("92.27", "99.99"))
+    elif spoil == "figure deleted":
+        expected.unlink()
+    elif spoil == "history changed":  # the same accuracy and loss: only the curves, so only the figure, differ
+        history = {"loss": [1.0, 0.9], "accuracy": [0.5, 0.6], "val_loss": [1.0, 0.8], "val_accuracy": [0.5, 0.7]}
+        write_record(lab, fixture_record("ex1", "pytorch", "model1", history=history))
+    else:
+        expected.write_bytes(b"a figure of a comparison the records no longer make")
+    before = {path: path.read_bytes() for path in lab.rglob("*") if path.is_file()}
+
     check = rebuild(lab, "--check")
-    assert check.returncode == 1 and "out of date" in check.stderr
-    assert "99.99%" in (lab / "README.md").read_text()  # --check writes nothing
+
+    assert check.returncode == 1 and "out of date" in check.stderr and str(expected) in check.stderr, check.stderr
+    assert {path: path.read_bytes() for path in lab.rglob("*") if path.is_file()} == before  # nothing written
+    assert rebuild(lab).returncode == 0 and rebuild(lab, "--check").returncode == 0
+    assert expected.exists() == (spoil != "stale figure")  # a figure no comparison makes is deleted
 
 
 def test_missing_markers_is_one_error_line_and_nothing_written(lab):
     (lab / "README.md").write_text("# no markers here\n")
-    result = rebuild(lab)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "results:begin" in lines[0], result.stderr
+    result = run_cli(lab)
+    assert_one_line_error(result, "holds none of the generated blocks' markers", "summary:begin")
     assert (lab / "README.md").read_text() == "# no markers here\n"
+    assert not (lab / "REPORT.md").exists() and not (lab / "plots" / "comparisons").exists()
+
+
+def test_a_readme_holding_the_results_block_gets_the_whole_report(lab):
+    """A scratch README (the campaign's --readme) may hold the report itself between the results markers."""
+    (lab / "README.md").write_text(f"# Scratch\n\n{report.BEGIN}\n{report.END}\n\nafter\n")
+    assert rebuild(lab).returncode == 0
+    text = (lab / "README.md").read_text()
+    assert text.startswith("# Scratch\n\n") and text.endswith(f"{report.END}\n\nafter\n")
+    assert "92.27% [91.73, 92.78]" in row(subsection(text, "ex1", "pytorch"), "model1")
 
 
 def test_malformed_and_incomplete_records_warn_and_show_not_run(lab):
@@ -137,7 +200,7 @@ def test_malformed_and_incomplete_records_warn_and_show_not_run(lab):
     assert result.returncode == 0, result.stderr
     assert "model2.json" in result.stderr and "unreadable" in result.stderr
     assert "model3.json" in result.stderr and "missing field 'test_accuracy'" in result.stderr
-    keras_ex1 = subsection((lab / "README.md").read_text(), "ex1", "keras")
+    keras_ex1 = subsection(report_page(lab), "ex1", "keras")
     assert "not run (record unreadable)" in row(keras_ex1, "model2")
     assert "not run (record unreadable)" in row(keras_ex1, "model3")
     assert "87.65%" in row(keras_ex1, "model1")  # the good record beside them is kept
@@ -146,21 +209,21 @@ def test_malformed_and_incomplete_records_warn_and_show_not_run(lab):
 
 def test_every_model_of_the_report_has_a_row_in_its_section(lab):
     assert rebuild(lab).returncode == 0
-    text = section((lab / "README.md").read_text())
+    text = report_page(lab)
     with open(REPO / "common" / "reference_results.csv", newline="") as f:
         reference = list(csv.DictReader(f))
     assert len(reference) == 28
     for ref in reference:
         part = subsection(text, ref["exercise"], ref["framework"])
         assert row(part, ref["model"]), ref
-    # In the report's order within a section (the script's registry order): model1 before model2 ...
+    # In the report's order within a section (the script's EPOCHS order): model1 before model2 ...
     pytorch_ex1 = subsection(text, "ex1", "pytorch")
     assert pytorch_ex1.index("| model1 ") < pytorch_ex1.index("| old_model1 ") < pytorch_ex1.index("| model4 ")
 
 
 def test_reference_numbers_appear_labelled_as_the_reports(lab):
     assert rebuild(lab).returncode == 0
-    text = section((lab / "README.md").read_text())
+    text = report_page(lab)
     assert "Report's accuracy" in text and "Report's loss" in text
     with open(REPO / "common" / "reference_results.csv", newline="") as f:
         for ref in csv.DictReader(f):
@@ -177,15 +240,14 @@ def test_reference_numbers_appear_labelled_as_the_reports(lab):
 
 def test_reduced_settings_are_marked_in_every_row_they_affect(lab):
     assert rebuild(lab).returncode == 0
-    text = section((lab / "README.md").read_text())
+    text = report_page(lab)
     keras_ex2 = subsection(text, "ex2", "keras")
     model7 = row(keras_ex2, "model7")
     assert model7.startswith("| model7 †1 |") and "2 / 20" in model7 and "45,000 / 1,000" in model7
     assert "- †1: 2 of the report's 20 epochs; 1,000 of 10,000 test images" in keras_ex2
     assert row(keras_ex2.split("Against the report")[1], "model7").startswith("| model7 †1 |")
     # ... and in the comparisons that use it, with the note under that table.
-    comparisons = text.split("### Comparisons")[1]
-    augmentation = comparisons.split("#### With and without data augmentation")[1].split("####")[0]
+    augmentation = comparison(text, "With and without data augmentation")
     assert "Keras ex2 model7 †1" in augmentation
     assert "- †1: 2 of the report's 20 epochs; 1,000 of 10,000 test images" in augmentation
     assert "first 1,000 of the 10,000 official test images (1 record)" in text
@@ -195,18 +257,22 @@ def test_reduced_settings_are_marked_in_every_row_they_affect(lab):
 
 def test_comparisons_pair_the_reports_models(lab):
     assert rebuild(lab).returncode == 0
-    comparisons = section((lab / "README.md").read_text()).split("### Comparisons")[1]
-    frameworks = comparisons.split("#### Keras against PyTorch")[1].split("####")[0]
+    text = report_page(lab)
+    frameworks = comparison(text, "Keras against PyTorch, same architecture")
     # 8,765 and 9,227 of 10,000: PyTorch - Keras = +4.62 pts, Newcombe's interval [+3.79, +5.45].
     assert ("| Keras ex1 model1 | PyTorch ex1 model1 | 216,650 / 216,650 | 20 / 20 | 87.65% [86.99, 88.28] / 91.96% "
             "| 92.27% [91.73, 92.78] / 91.74% | +4.62 pts [+3.79, +5.45] | **no** | -0.22 pts |") in frameworks
     assert "| Keras ex2 model7 †1 | PyTorch ex3 PraisyNet |" in frameworks
-    augmentation = comparisons.split("#### With and without data augmentation")[1].split("####")[0]
+    # Under the table, the figure of the pair whose two records have a history.
+    link = "plots/comparisons/ex1_model1_keras_vs_pytorch_comparison.png"
+    assert f'<a href="{link}"><img src="{link}" width="800"' in frameworks
+    augmentation = comparison(text, "With and without data augmentation")
     for pair in ("Keras ex2 model7 †1 | Keras ex3 model8", "Keras ex2 model7 †1 | Keras ex3 model10",
                  "PyTorch ex3 PraisyNet | PyTorch ex3 PraisyNetDA", "Keras ex4 MyResNet | Keras ex4 MyResNetDA",
                  "PyTorch ex4 MyResNet | PyTorch ex4 MyResNetDA"):
         assert pair in augmentation
-    lab3 = comparisons.split("#### The previous lab's best dense model")[1]
+    assert "<img" not in augmentation  # no pair there has two records
+    lab3 = comparison(text, "The previous lab's best dense model")
     assert ("| Keras ex1 lab3 | Keras ex1 model1 | — / 20 | not run / 97.59% | 87.65% [86.99, 88.28] / 91.96% |"
             in lab3)
     assert ("| Keras ex2 lab3 | Keras ex2 model1 | — / — | not run / 44.50% | not run / 33.35% | — | — "
@@ -219,7 +285,7 @@ def test_epoch_times_come_from_the_records_history(lab):
                                      history={**history, "seconds": [30.4, 11.6, 12.2, 12.9]}))
     write_record(lab, fixture_record("ex1", "pytorch", "model3", history={**history, "seconds": [1.0, "slow"]}))
     assert rebuild(lab).returncode == 0
-    pytorch_ex1 = subsection(section((lab / "README.md").read_text()), "ex1", "pytorch")
+    pytorch_ex1 = subsection(report_page(lab), "ex1", "pytorch")
     assert "Per epoch: median (range)" in pytorch_ex1
     assert "| 12.34s | 13 s (12-30 s) | test-fixture |" in row(pytorch_ex1, "model2")  # median of four: 12.55
     assert "| 12.34s | — | test-fixture |" in row(pytorch_ex1, "model1")  # no "seconds" in its history
@@ -228,8 +294,8 @@ def test_epoch_times_come_from_the_records_history(lab):
 
 def test_figures_and_ten_worst_link_relative_paths(lab):
     assert rebuild(lab).returncode == 0
-    pytorch_ex1 = subsection(section((lab / "README.md").read_text()), "ex1", "pytorch")
-    model1 = pytorch_ex1.split("##### PyTorch ex1 model1")[1].split("#####")[0]
+    pytorch_ex1 = subsection(report_page(lab), "ex1", "pytorch")
+    model1 = model_section(pytorch_ex1, "PyTorch ex1 model1")
     link = "plots/ex1/pytorch/model1_loss.png"
     assert f'<a href="{link}"><img src="{link}" height="240" /></a>' in model1  # linked to its full size
     assert "figure missing" in model1  # its confusion matrix
@@ -240,12 +306,22 @@ def test_figures_and_ten_worst_link_relative_paths(lab):
     assert "| 2 | 1002 | 7 | 3 | 0.0020 | image missing |" in worst
 
 
+def test_links_are_relative_to_the_report_page_wherever_it_is(lab):
+    elsewhere = lab / "pages" / "REPORT.md"
+    elsewhere.parent.mkdir()
+    assert rebuild(lab, "--report", elsewhere).returncode == 0
+    text = elsewhere.read_text()
+    assert 'src="../plots/ex1/pytorch/model1_loss.png"' in text and "[README.md](../README.md)" in text
+    assert "[model1](pages/REPORT.md#pytorch-ex1-model1)" in (lab / "README.md").read_text()
+
+
 def test_figure_paths_follow_the_layout_the_runs_write(tmp_path):
     from common import layout
     ctx = report.Context(tmp_path / "results", tmp_path, REPO, {}, report.Records())
     paths = layout.model_outputs(tmp_path, "ex2", "keras", "model7")
     for kind in ("loss", "accuracy", "confusion_matrix"):
-        assert ctx.figure("ex2", "keras", "model7", kind) == paths[kind] == tmp_path / "plots/ex2/keras" / f"model7_{kind}.png"
+        expected = tmp_path / "plots/ex2/keras" / f"model7_{kind}.png"
+        assert ctx.figure("ex2", "keras", "model7", kind) == paths[kind] == expected
     assert ctx.thumbnail("ex2", "keras", "model7", 3) == paths["ten_worst"] / "3.png"
     assert ctx.out / "results" / "ex2" / "keras" / "model7.json" == paths["record"]
 
@@ -257,23 +333,22 @@ def test_record_at_the_wrong_path_or_with_bad_values_is_not_run(lab):
     assert result.returncode == 0
     assert "model4.json: says it is ex1/keras/model5" in result.stderr
     assert "model2.json: test_accuracy 91.5 is not a fraction" in result.stderr
-    text = section((lab / "README.md").read_text())
+    text = report_page(lab)
     assert "not run (record unreadable)" in row(subsection(text, "ex1", "keras"), "model4")
     assert "not run (record unreadable)" in row(subsection(text, "ex1", "pytorch"), "model2")
 
 
 def test_scripts_not_written_yet_fall_back_to_the_reference(lab, tmp_path_factory):
     empty_root = tmp_path_factory.mktemp("no_scripts")
-    result = rebuild(lab, "--root", str(empty_root))
+    result = rebuild(lab, "--root", empty_root)
     assert result.returncode == 0, result.stderr
-    text = section((lab / "README.md").read_text())
-    keras_ex4 = subsection(text, "ex4", "keras")
+    keras_ex4 = subsection(report_page(lab), "ex4", "keras")
     assert "`keras/ex4_resnet.py` is not written yet" in keras_ex4
     assert "ResNet50 ImageNet weights fine-tuned" in row(keras_ex4, "MyResNet")
     assert "not run" in row(keras_ex4, "MyResNetDA")
 
 
-def test_model_order_merges_the_reference_into_the_registry():
+def test_model_order_merges_the_reference_into_the_scripts_order():
     assert report.model_order(["lab3", "model1", "model2"], ["model1", "model2", "lab3"], []) == \
         ["model1", "model2", "lab3"]
     assert report.model_order(["model1", "old_model1", "model2"], ["model1", "model2", "extra"], ["zz", "aa"]) == \
@@ -289,15 +364,15 @@ def test_the_report_imports_no_framework():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-
-def test_a_script_that_cannot_be_imported_is_a_warning(lab, tmp_path_factory):
+def test_a_script_that_cannot_be_read_is_a_warning(lab, tmp_path_factory):
     root = tmp_path_factory.mktemp("broken_scripts")
     (root / "keras").mkdir()
-    (root / "keras" / "ex2_cifar10.py").write_text("MODELS = {  # being written\n")
-    result = rebuild(lab, "--root", str(root))
+    (root / "keras" / "ex2_cifar10.py").write_text("EPOCHS = {  # being written\n")
+    result = rebuild(lab, "--root", root)
     assert result.returncode == 0, result.stderr
-    assert "ex2_cifar10.py: cannot be imported (SyntaxError" in result.stderr
-    keras_ex2 = subsection(section((lab / "README.md").read_text()), "ex2", "keras")
+    assert "ex2_cifar10.py: cannot read the exercise script (SyntaxError" in result.stderr
+    assert "its models come from the reference data" in result.stderr
+    keras_ex2 = subsection(report_page(lab), "ex2", "keras")
     for model in ("model1", "model5", "model6", "lab3"):
         assert "not run" in row(keras_ex2, model)
     assert "61.23%" in row(keras_ex2, "model7")  # its record is shown all the same
@@ -413,7 +488,7 @@ def test_time_outside_epochs():
     assert analysis.time_outside_epochs({"train_time_s": 1.0, "history": {"loss": [1.0]}}) is None
 
 
-# --- the README's analysis, summary, run table and contents ----------------------------------------------
+# --- the front page's blocks, and the report's analysis -------------------------------------------------
 
 FULL_README = """# A lab
 
@@ -421,9 +496,6 @@ Intro.
 
 <!-- contents:begin -->
 <!-- contents:end -->
-
-<!-- summary:begin -->
-<!-- summary:end -->
 
 ## Running
 
@@ -434,8 +506,13 @@ Intro.
 # a comment in a code block, not a heading
 ```
 
-<!-- results:begin -->
-<!-- results:end -->
+<!-- summary:begin -->
+<!-- summary:end -->
+
+## Comparisons
+
+<!-- comparisons:begin -->
+<!-- comparisons:end -->
 
 ## After
 """
@@ -460,8 +537,7 @@ def full_lab(lab):
 
 def test_each_model_has_the_reports_analysis(full_lab):
     assert rebuild(full_lab).returncode == 0
-    text = section((full_lab / "README.md").read_text())
-    model3 = text.split("##### PyTorch ex1 model3")[1].split("#####")[0]
+    model3 = model_section(report_page(full_lab), "PyTorch ex1 model3")
     assert "most confused (actual as predicted): 9 as 4 (42), 7 as 9 (30), 3 as 5 (7)" in model3
     assert "confusions that recur among them: 4 and 9 (3), 0 and 6 (2), 3 and 5 (2)" in model3
     assert "4 and 9, 3 and 5 are also among the most confused pairs" in model3
@@ -472,14 +548,14 @@ def test_each_model_has_the_reports_analysis(full_lab):
     assert "the report's 98.55%: -6.28 pts [-6.82, -5.77], beyond the noise" in model3
 
 
-def test_summary_run_table_and_contents(full_lab):
+def test_front_page_blocks_link_to_the_report(full_lab):
     assert rebuild(full_lab).returncode == 0
     readme = (full_lab / "README.md").read_text()
     summary = readme.split("<!-- summary:begin -->")[1].split("<!-- summary:end -->")[0]
     assert "Wilson score interval" in summary and "Newcombe's hybrid score" in summary and "fixed values" in summary
-    assert ("| PyTorch | ex1 MNIST | [model1](#pytorch-ex1-model1) | 10,000 | 92.27% [91.73, 92.78] | 91.74% "
+    assert ("| PyTorch | ex1 MNIST | [model1](REPORT.md#pytorch-ex1-model1) | 10,000 | 92.27% [91.73, 92.78] | 91.74% "
             "| +0.53 pts [-0.01, +1.04] | yes |") in summary
-    assert "| Keras | ex2 CIFAR-10 | [model7](#keras-ex2-model7) †1 | 1,000 |" in summary
+    assert "| Keras | ex2 CIFAR-10 | [model7](REPORT.md#keras-ex2-model7) †1 | 1,000 |" in summary
     assert "| Keras | ex1 MNIST | model4 | — | not run | 98.13% | — | — |" in summary
 
     run_table = readme.split("<!-- run-table:begin -->")[1].split("<!-- run-table:end -->")[0]
@@ -487,15 +563,41 @@ def test_summary_run_table_and_contents(full_lab):
     assert "`python pytorch/ex1_mnist.py`: 12 s (1 of 6 models)" in run_table  # model3 ran 10 of 20 epochs
     assert "test-fixture" in run_table
 
+    figures = readme.split("<!-- comparisons:begin -->")[1].split("<!-- comparisons:end -->")[0]
+    assert "[REPORT.md](REPORT.md#keras-against-pytorch-same-architecture)" in figures
+    assert 'src="plots/comparisons/ex1_model1_keras_vs_pytorch_comparison.png"' in figures
+    # PyTorch ex1 model1 and model3 both have a history: the exercise's figure, folded away.
+    assert figures.index("<details>") < figures.index("ex1_pytorch_models_comparison.png") < figures.index("</details>")
+
     contents = readme.split("<!-- contents:begin -->")[1].split("<!-- contents:end -->")[0]
     assert "- [Results at a glance](#results-at-a-glance)" in contents
-    assert ("    - [1. Convolutional networks on MNIST (PyTorch)](#1-convolutional-networks-on-mnist-pytorch)"
-            in contents)
+    assert "  - [Keras against PyTorch, same architecture](#keras-against-pytorch-same-architecture)" in contents
     assert "a comment in a code block" not in contents
-    assert "##### " not in contents and "pytorch-ex1-model1)" not in contents  # models are linked from the summary
 
     assert rebuild(full_lab).returncode == 0 and (full_lab / "README.md").read_text() == readme  # idempotent
     assert rebuild(full_lab, "--check").returncode == 0
+
+
+def test_every_link_of_the_front_page_to_the_report_has_its_anchor(full_lab):
+    assert rebuild(full_lab).returncode == 0
+    anchors = set(headings_anchors(report_page(full_lab)))
+    links = re.findall(r"\]\(REPORT\.md#([^)]+)\)", (full_lab / "README.md").read_text())
+    assert len(links) > 5 and set(links) <= anchors, set(links) - anchors
+
+
+def headings_anchors(text: str) -> list:
+    """Every heading's anchor, as GitHub makes them (markdown.contents' links)."""
+    return [line.split("](#", 1)[1].rstrip(")") for line in markdown.contents(text, levels=range(1, 7))]
+
+
+def test_report_page_lists_its_contents(full_lab):
+    assert rebuild(full_lab).returncode == 0
+    text = report_page(full_lab)
+    contents = text.split("**Contents**")[1].split("<!--")[0]
+    assert "  - [1. Convolutional networks on MNIST (PyTorch)](#1-convolutional-networks-on-mnist-pytorch)" in contents
+    assert "- [Comparisons](#comparisons)" in contents
+    assert "#### " not in contents and "pytorch-ex1-model1)" not in contents  # models are linked from the summary
+    assert "[model3](#pytorch-ex1-model3)" in text  # the report's own summary links within the page
 
 
 def test_anchors_follow_githubs_rule_with_numbered_repeats():
@@ -507,7 +609,7 @@ def test_anchors_follow_githubs_rule_with_numbered_repeats():
 
 def test_training_time_is_defined_and_its_overhead_named(full_lab):
     assert rebuild(full_lab).returncode == 0
-    text = section((full_lab / "README.md").read_text())
+    text = report_page(full_lab)
     assert "*Training time* is a record's `train_time_s`" in text
     # 13.4 s against 10 epochs of 1 s: 34% outside the epochs.
     assert "over 1% of the epochs' sum in 1 of 4 records: PyTorch ex1 model3 34%." in text
@@ -521,20 +623,20 @@ def test_comparisons_say_what_they_compare(lab):
     write_record(lab, fixture_record("ex4", "keras", "MyResNet", trainable_params=23_555_082))
     write_record(lab, fixture_record("ex4", "pytorch", "MyResNet", trainable_params=23_528_522))
     assert rebuild(lab).returncode == 0
-    comparisons = section((lab / "README.md").read_text()).split("### Comparisons")[1]
-    augmentation = comparisons.split("#### With and without data augmentation")[1].split("####")[0]
+    text = report_page(lab)
+    augmentation = comparison(text, "With and without data augmentation")
     assert "| Keras ex2 model7 | Keras ex3 model10 | flip, shift 0.1 | 20 / 100 |" in augmentation
     assert ("- Keras ex3 model10 is trained for 100 epochs, Keras ex2 model7 for 20: this row compares them as they "
             "are, as the report does (100 against 20). At 20 epochs each, Keras ex2 model7 against Keras ex3 model9 "
             "(the same network and augmentation): +10.00 pts") in augmentation
-    frameworks = comparisons.split("#### Keras against PyTorch")[1].split("####")[0]
+    frameworks = comparison(text, "Keras against PyTorch, same architecture")
     assert "Keras ex4 MyResNet and PyTorch ex4 MyResNet differ by 26,560 trainable parameters: the biases" in frameworks
 
 
 def test_the_report_counts_records_that_are_not_the_reports_models(lab):
     write_record(lab, fixture_record("ex1", "pytorch", "lab3", note="dense stand-in (test fixture)"))
     assert rebuild(lab).returncode == 0
-    text = section((lab / "README.md").read_text())
+    text = report_page(lab)
     assert "4 records in all: 1 of a model the report does not have: PyTorch ex1 lab3 (dense stand-in" in text
     assert "The report gives no accuracy for PyTorch ex1 old_model1: softmax layer" in text
 
@@ -544,18 +646,17 @@ def test_results_without_records_are_refused_and_the_readme_kept(lab, tmp_path_f
     before = (lab / "README.md").read_text()
     empty = tmp_path_factory.mktemp("empty")
     for results in (empty, empty / "no-such-folder"):
-        result = subprocess.run([PYTHON, "-m", "common.report", "--readme", str(lab / "README.md"),
-                                 "--results", str(results)], cwd=REPO, capture_output=True, text=True, timeout=60)
+        result = run_cli(lab, "--results", results)
         assert_one_line_error(result, f"{results}: no records there", "README.md left as it was")
-        assert (lab / "README.md").read_text() == before
+        assert (lab / "README.md").read_text() == before and not (lab / "REPORT.md").exists()
 
 
-def test_a_readme_that_cannot_be_written_is_one_line(lab):
+def test_outputs_that_cannot_be_written_are_one_line(lab):
     for bad in ("model2", "model3"):  # the fixture's bad records, whose warnings are not the point here
         (lab / "results" / "ex1" / "keras" / f"{bad}.json").unlink()
     before = (lab / "README.md").read_text()
     with read_only(lab):
-        result = rebuild(lab)
-    assert_one_line_error(result, "README.md: cannot be written (Read-only file system)", "nothing was replaced")
+        result = run_cli(lab)
+    assert_one_line_error(result, "cannot be written (Read-only file system)", "nothing was replaced")
     assert result.returncode == 2
     assert (lab / "README.md").read_text() == before

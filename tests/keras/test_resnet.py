@@ -5,26 +5,23 @@ this test saves itself from a freshly built model, in both formats Keras
 reads: .weights.h5 (Keras 3's save_weights) and the legacy .h5 layout of the
 ImageNet file keras.applications downloads.
 """
-import sys
-
 import keras
 import numpy as np
 import pytest
 
 from common.errors import UserError
-from tests.helpers import REPO
 from tests.parameter_counts import FROZEN_RESNET50, RESNET50
-from tests.scripts import build_model, load_script
-
-sys.path.append(str(REPO / "keras"))  # keras_lab, which the builders import, as the script finds it
-import keras_lab  # noqa: E402
+from tests.scripts import load_script, parse
+from tests.test_ex4 import (check_committed_records_name_the_architecture_the_script_builds_for_their_settings,
+                             check_settings_reach_the_record_and_the_reduced_list)
 
 ex4 = load_script("keras/ex4_resnet.py")
 PARAMS = RESNET50["keras"]
 
 
 def build(tmp_path, *options, model="MyResNet"):
-    return build_model(ex4, keras_lab, model, *options, out=tmp_path)
+    """The model as the script builds it for these command-line options."""
+    return ex4.MODELS[model](parse(ex4, *options, "--out", tmp_path))
 
 
 def trainable(model) -> int:
@@ -81,12 +78,9 @@ def test_weights_h5_path_loads_every_backbone_weight_into_a_new_model(fresh, tmp
 
 
 def test_legacy_h5_path_the_imagenet_files_format_loads_too(fresh, tmp_path):
-    h5py = pytest.importorskip("h5py")
-    legacy = pytest.importorskip("keras.src.legacy.saving.legacy_h5_format")
     original, _ = fresh
     path = tmp_path / "resnet50_notop.h5"
-    with h5py.File(path, "w") as f:
-        legacy.save_weights_to_hdf5_group(f, backbone(original))
+    backbone(original).save(path)  # Keras' legacy HDF5 format, as the ImageNet file is written
     loaded = build(tmp_path, "--weights", str(path), "--image-size", "48")
     assert same_weights(backbone(original), backbone(loaded))
 
@@ -102,3 +96,11 @@ def test_weights_of_another_architecture_or_a_corrupt_file_are_refused(tmp_path)
     corrupt.write_bytes(b"not an HDF5 file")
     with pytest.raises(UserError, match="not the weights of a Keras ResNet50"):
         build(tmp_path, "--weights", str(corrupt))
+
+
+def test_settings_reach_the_record_and_the_reduced_list(tmp_path):
+    check_settings_reach_the_record_and_the_reduced_list(ex4, tmp_path)
+
+
+def test_committed_records_name_the_architecture_the_script_builds_for_their_settings(tmp_path):
+    check_committed_records_name_the_architecture_the_script_builds_for_their_settings(ex4, tmp_path)

@@ -1,5 +1,6 @@
 """Batched per-image augmentation (pytorch/augment.py), in-process (this process never imports TensorFlow)."""
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from augment import RandomAffinePerImage as Augmentation  # noqa: E402
 from augment import augment_batch  # noqa: E402
 
 EX3 = load_script("pytorch/ex3_augmentation.py")
-PRAISYNET_DA = EX3.EXERCISE.augment["PraisyNetDA"]
+PRAISYNET_DA = EX3.AUGMENT["PraisyNetDA"]
 
 
 def noise_batch(n, seed=0, dtype=torch.float32):
@@ -72,5 +73,33 @@ def test_augment_examples_for_the_figure_is_uint8_seeded_and_per_image():
 def test_praisynetda_and_myresnetda_train_on_the_reports_transforms_and_praisynet_on_none():
     ex4 = load_script("pytorch/ex4_resnet.py")
     assert str(PRAISYNET_DA) == "flip, rotation 10 deg, scale 0.2-1.2, shear 10 deg"
-    assert ex4.EXERCISE.augment == {"MyResNetDA": PRAISYNET_DA}
-    assert "PraisyNet" not in EX3.EXERCISE.augment
+    assert ex4.AUGMENT == {"MyResNetDA": PRAISYNET_DA}
+    assert "PraisyNet" not in EX3.AUGMENT
+
+
+# --- the augmentation figures, with a stand-in for the augmentation --------------
+
+def fake_split(n=20):
+    rng = np.random.default_rng(0)
+    return SimpleNamespace(x_train=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
+                           y_train=np.arange(n) % 10,
+                           class_names=["Plane", "Car", "Bird", "Cat", "Deer", "Dog", "Frog", "Horse", "Ship", "Truck"])
+
+
+def recording_augment(calls):
+    """Records what it was asked to augment; 'augments' by mirroring."""
+    def augment_examples(augmentation, images, seed):
+        calls.append((augmentation, images.copy(), seed))
+        return images[:, :, ::-1]
+    return augment_examples
+
+
+def test_figure_shows_the_first_training_images_under_the_reports_augmentation(tmp_path, monkeypatch):
+    calls, split = [], fake_split()
+    monkeypatch.setattr(EX3, "augment_examples", recording_augment(calls))
+    EX3.augmentation_figure(split, SimpleNamespace(models=["PraisyNetDA"], seed=5, out=tmp_path))
+    assert (tmp_path / "plots" / "ex3" / "pytorch" / "dataset_augmented.png").exists()
+    (augmentation, images, _), = calls
+    assert augmentation == EX3.AUGMENT["PraisyNetDA"] == EX3.REPORT_AUGMENTATION
+    n = EX3.N_EXAMPLES
+    assert all(np.array_equal(images[i * n:(i + 1) * n], split.x_train[:n]) for i in range(EX3.N_AUGMENTED_ROWS))

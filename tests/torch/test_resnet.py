@@ -14,7 +14,9 @@ from torchvision.models import resnet18
 from common.errors import UserError
 from tests.helpers import REPO
 from tests.parameter_counts import FROZEN_RESNET50, RESNET50
-from tests.scripts import build_model, load_script
+from tests.scripts import load_script, parse
+from tests.test_ex4 import (check_committed_records_name_the_architecture_the_script_builds_for_their_settings,
+                             check_settings_reach_the_record_and_the_reduced_list)
 
 sys.path.append(str(REPO / "pytorch"))  # torch_lab, as the script finds it
 import torch_lab  # noqa: E402
@@ -24,7 +26,8 @@ PARAMS = RESNET50["pytorch"]
 
 
 def build(tmp_path, *options, model="MyResNet"):
-    return build_model(ex4, torch_lab, model, *options, out=tmp_path)
+    """The model as the script builds it for these command-line options."""
+    return ex4.MODELS[model](parse(ex4, *options, "--out", tmp_path))
 
 
 def trainable(model) -> int:
@@ -123,3 +126,11 @@ def test_weights_of_another_architecture_or_no_weights_at_all_are_refused(tmp_pa
     torch.save(torch.nn.Linear(2, 2), pickled_module)  # a whole object: weights_only refuses it
     with pytest.raises(UserError, match="state_dict"):
         build(tmp_path, "--weights", str(pickled_module))
+
+
+def test_settings_reach_the_record_and_the_reduced_list(tmp_path):
+    check_settings_reach_the_record_and_the_reduced_list(ex4, tmp_path)
+
+
+def test_committed_records_name_the_architecture_the_script_builds_for_their_settings(tmp_path):
+    check_committed_records_name_the_architecture_the_script_builds_for_their_settings(ex4, tmp_path)

@@ -1,4 +1,4 @@
-"""PyTorch backend, in-process (this file's process never imports TensorFlow)."""
+"""The PyTorch scripts' models and pytorch/torch_lab.py, in-process (this file's process never imports TensorFlow)."""
 import sys
 from types import SimpleNamespace
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.helpers import REPO, assert_progress_lines_for_steps_2_and_3_of_4, tiny_split
-from tests.scripts import load_script
+from tests.scripts import input_shape, load_script
 
 sys.path.insert(0, str(REPO / "pytorch"))
 import torch_lab  # noqa: E402
@@ -16,16 +16,22 @@ from common.errors import UserError  # noqa: E402
 from tests.parameter_counts import PARAMS  # noqa: E402
 
 EX1 = load_script("pytorch/ex1_mnist.py")
+
+
+def fake_run(epochs):
+    """What train reads of a model's common.experiment.ModelRun, without checkpoints or TensorBoard."""
+    return SimpleNamespace(epochs=epochs, checkpoint=None, tensorboard=None)
 SCRIPTS = {path: load_script(path) for path in PARAMS if path.startswith("pytorch/") and "ex4" not in path}
 
 
 @pytest.mark.parametrize("script, name", [(path, name) for path, module in SCRIPTS.items()
-                                          for name in module.EXERCISE.models])
+                                          for name in module.MODELS])
 def test_every_model_has_the_reports_parameter_count_and_gives_ten_outputs(script, name):
-    exercise = SCRIPTS[script].EXERCISE
-    model = exercise.models[name]()
+    module = SCRIPTS[script]
+    assert list(module.MODELS) == list(module.EPOCHS)  # the table the campaign reads names the same models
+    model = module.MODELS[name]()
     assert torch_lab.trainable_params(model) == PARAMS[script][name]
-    h, w, c = exercise.input_shape
+    h, w, c = input_shape(module)
     assert model(torch.zeros(3, c, h, w)).shape == (3, 10)
 
 
@@ -52,9 +58,9 @@ def test_predict_ranks_by_the_models_own_probabilities_when_it_ends_in_a_softmax
 
 
 def test_the_architecture_text_is_read_from_the_built_model_as_records_hold_it():
-    assert torch_lab.describe(EX1.model4()) == ("Conv 64/3 - Conv 32/3 - Dropout 0.5 - ReLU - MaxPool 2/s1 - Conv 16/3 - "
+    assert torch_lab.layer_words(EX1.model4()) == ("Conv 64/3 - Conv 32/3 - Dropout 0.5 - ReLU - MaxPool 2/s1 - Conv 16/3 - "
                                                 "Flatten - Dense 128 relu - Dense 10 softmax")
-    assert torch_lab.describe(EX1.old_model1()) == "Conv 32/3 - Flatten - Dense 10 softmax - Softmax"
+    assert torch_lab.layer_words(EX1.old_model1()) == "Conv 32/3 - Flatten - Dense 10 softmax - Softmax"
 
 
 def test_dropout_rate_is_half_as_documented():
@@ -83,15 +89,15 @@ def test_same_seed_same_history():
     histories = []
     for _ in range(2):
         torch_lab.setup(args)
-        model = torch_lab.build(EX1.model1, args)
-        histories.append(torch_lab.train(model, split, 2, args)["loss"])
+        model = EX1.model1().to(torch_lab.DEVICE)
+        histories.append(torch_lab.train(model, split, args, fake_run(2))["loss"])
     assert histories[0] == histories[1]
 
 
 def test_autocast_follows_the_precision_and_channels_last_is_on_for_cuda_and_cpu():
     assert torch_lab.speedups("cpu") == (None, True)
     assert torch_lab.speedups("cpu", "bf16") == (torch.bfloat16, True)
-    assert torch_lab.speedups("cpu", plain_layout=True) == (None, False)  # --no-mixed-precision
+    assert torch_lab.speedups("cpu", plain_layout=True) == (None, False)  # the benchmark's --plain-layout
     assert torch_lab.speedups("mps", "bf16") == (torch.bfloat16, False)
     assert torch_lab.speedups("cuda", "fp16") == (torch.float16, True)
 
@@ -99,12 +105,12 @@ def test_autocast_follows_the_precision_and_channels_last_is_on_for_cuda_and_cpu
 def test_channels_last_on_cpu_trains_the_same_numbers_as_the_plain_layout():
     split = tiny_split(seed=1)
     histories, layouts = [], []
-    for mixed_precision in (True, False):
-        args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", mixed_precision=mixed_precision,
+    for plain_layout in (False, True):
+        args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", plain_layout=plain_layout,
                                precision="fp32")
         torch_lab.setup(args)
-        model = torch_lab.build(EX1.model1, args)
-        histories.append(torch_lab.train(model, split, 2, args))
+        model = EX1.model1().to(torch_lab.DEVICE)
+        histories.append(torch_lab.train(model, split, args, fake_run(2)))
         layouts.append(model[0].weight.stride())  # (32, 1, 3, 3): NHWC strides differ only in the C stride
     assert layouts == [(9, 1, 3, 1), (9, 9, 3, 1)]
     for key in ("loss", "val_loss", "val_accuracy"):
@@ -117,8 +123,8 @@ def test_a_long_epoch_reports_progress_between_the_epoch_lines(monkeypatch, caps
     monkeypatch.setattr(progress, "INTERVAL_S", 0.0)  # every step counts as "long"
     args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", precision="fp32")
     torch_lab.setup(args)
-    model = torch_lab.build(EX1.model1, args)
-    torch_lab.train(model, tiny_split(), 1, args)
+    model = EX1.model1().to(torch_lab.DEVICE)
+    torch_lab.train(model, tiny_split(), args, fake_run(1))
     assert_progress_lines_for_steps_2_and_3_of_4(capsys.readouterr().out)
 
 
@@ -142,9 +148,10 @@ def test_auto_precision_on_cuda_is_bf16_where_supported_else_fp16(monkeypatch, b
 
 def test_bf16_trains_under_autocast_with_fp32_weights_and_loss():
     args = SimpleNamespace(seed=3, lr=1e-3, batch_size=16, device="cpu", precision="bf16")
-    assert "bf16 autocast" in torch_lab.setup(args) and torch_lab.run_precision() == "bf16"
-    model = torch_lab.build(EX1.model1, args)
-    history = torch_lab.train(model, tiny_split(), 1, args)
+    torch_lab.setup(args)
+    assert "bf16 autocast" in torch_lab.DEVICE_TEXT and torch_lab.PRECISION == "bf16"
+    model = EX1.model1().to(torch_lab.DEVICE)
+    history = torch_lab.train(model, tiny_split(), args, fake_run(1))
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert np.isfinite(history["loss"][0]) and np.isfinite(history["val_loss"][0])
     probs = torch_lab.predict(model, tiny_split().x_test, 16)
