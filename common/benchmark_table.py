@@ -1,8 +1,8 @@
 """The performance benchmark's framework-free half: which models, the CLI, the table.
 
-    python -m common.benchmark_table            # README.md's performance section from results/benchmarks/*.json
+    python -m common.benchmark_table            # docs/performance.md's tables from results/benchmarks/*.json
     python -m common.benchmark_table --print    # print the section, change nothing
-    python -m common.benchmark_table --check    # exit 1 if README.md is out of date
+    python -m common.benchmark_table --check    # exit 1 if docs/performance.md is out of date
 
 ``pytorch/benchmark.py`` and ``keras/benchmark.py`` measure (each in its own
 process: never both frameworks in one) and write
@@ -552,7 +552,8 @@ def insert_section(readme: str, section: str) -> str:
 
 def main(argv=None) -> int:
     parser = Parser(prog="python -m common.benchmark_table", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--readme", default=str(REPO_ROOT / "README.md"))
+    parser.add_argument("--readme", default=str(REPO_ROOT / "docs" / "performance.md"), metavar="PAGE",
+                        help="the page that holds the performance section")
     parser.add_argument("--results", default=str(RESULTS_DIR), help="folder of <framework>.json records")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--print", action="store_true", help="print the section and change nothing")
