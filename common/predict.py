@@ -50,7 +50,7 @@ from common import evaluation, layout
 from common.entry import run_command
 from common.errors import UserError
 from common.parser import Parser
-from common.scripts import REPO_ROOT, SCRIPTS, ScriptInfo, load_script, read_script, script_path  # noqa: F401
+from common.scripts import REPO_ROOT, SCRIPTS, load_script, read_script, script_path
 
 BACKENDS = {"keras": "keras_lab", "pytorch": "torch_lab"}
 VARIANTS = ("-bf16", "-fp16")

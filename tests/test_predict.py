@@ -15,6 +15,7 @@ from common import data as datasets
 from common import predict
 from common.errors import UserError
 from common.experiment import make_split
+from common.scripts import ScriptInfo
 from tests.helpers import assert_one_line_error, make_tiny_data, run_script
 
 
@@ -207,6 +208,6 @@ def test_the_builder_gets_the_options_when_it_takes_them(tmp_path):
     script = tmp_path / "ex4_resnet.py"
     script.write_text("def plain():\n    return 'plain'\n\ndef resnet(args):\n    return f'resnet {args.image_size}'\n\n"
                       "MODELS = {'Plain': plain, 'MyResNet': resnet}\n")
-    info = predict.ScriptInfo(script, "ex4", "pytorch", "cifar10", {"Plain": 20, "MyResNet": 20})
+    info = ScriptInfo(script, "ex4", "pytorch", "cifar10", {"Plain": 20, "MyResNet": 20})
     assert predict.builder(info, "Plain", SimpleNamespace())() == "plain"
     assert predict.builder(info, "MyResNet", SimpleNamespace(image_size=64))() == "resnet 64"
