@@ -82,9 +82,8 @@ def load_data(dataset: str, args) -> Split:
 
 def run_signature(args, split, name: str, architecture: str, precision: str = "fp32") -> dict:
     """What must match for a checkpoint to be resumed (epochs may grow)."""
-    # The precision only when it is not fp32: checkpoints made before --precision existed were fp32.
-    return {**({"precision": precision} if precision != "fp32" else {}),
-            "exercise": args.exercise, "framework": args.framework, "model": name,
+    # Always the precision: common.checkpoint counts a checkpoint made before it was recorded as fp32.
+    return {"precision": precision, "exercise": args.exercise, "framework": args.framework, "model": name,
             "architecture": architecture, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
             "limit": args.limit, "val_split": args.val_split, "n_train": int(len(split.x_train)), "data": split.digest,
             "deterministic": bool(args.deterministic), "settings": dict(args.record_settings)}
@@ -103,6 +102,9 @@ class ModelRun(contextlib.AbstractContextManager):
         self.output = output_name(name, args.precision)
         self.epochs = epochs_of(args, name)
         self.where = (args.out, args.exercise, args.framework, self.output)
+        # Again, now that the framework has chosen the precision (--precision auto): the same experiment only.
+        preflight.refuse_replacing(layout.record(*self.where),
+                                   preflight.run_settings(args, self.epochs, split, facts["precision"]), args.force)
         self.lock = lock.held(layout.lock(*self.where), f"{args.exercise} {args.framework} {self.output} under "
                               f"{args.out}") if facts["is_main"] else contextlib.nullcontext()
         self.checkpoint, self.record = None, None

@@ -28,6 +28,7 @@ from torch import nn
 
 from common import precision
 from common.doctor import gpu_mismatch_warning
+from common.tensorboard_events import EpochBoard
 from common.errors import UserError
 from common.progress import StepProgress
 
@@ -456,25 +457,6 @@ def save_checkpoint(checkpoint, epoch: int, history: dict, model, optimizer, shu
         checkpoint.save(epoch, history, lambda folder: torch.save(state, folder / "state.pt"), size=tensor_bytes(state))
 
 
-class EpochBoard:
-    """TensorBoard event files with torch.utils.tensorboard: epoch_loss and epoch_accuracy in a train/ and a
-    validation/ run, the names keras.callbacks.TensorBoard uses, so both frameworks' curves overlay."""
-
-    def __init__(self, folder):
-        from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package; only when asked for
-        self.writers = {run: SummaryWriter(str(folder / run)) for run in ("train", "validation")}
-
-    def add(self, epoch, loss, accuracy, val_loss, val_accuracy) -> None:
-        for run, (l, a) in {"train": (loss, accuracy), "validation": (val_loss, val_accuracy)}.items():
-            self.writers[run].add_scalar("epoch_loss", l, epoch - 1)  # Keras counts epochs from 0
-            self.writers[run].add_scalar("epoch_accuracy", a, epoch - 1)
-            self.writers[run].flush()
-
-    def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
-
-
 def tensor_bytes(obj) -> int:
     """The bytes of every tensor in a (nested) state: about what torch.save writes."""
     if isinstance(obj, torch.Tensor):
@@ -495,18 +477,23 @@ def generators(augment_rng) -> dict:
 def resume(checkpoint, model, optimizer, shuffle, augment_rng, history) -> int:
     """Load the last completed epoch's state, if --resume finds one: the epoch to continue after (0: none).
 
-    Every process reads the checkpoint (under torchrun --out must be the same folder for all of them).
+    Every process reads the checkpoint (under torchrun --out must be the same folder for all of them). The
+    state goes into the model and the optimiser inside ``checkpoint.load``, which says in one line why a
+    state does not fit (the model's code changed since, a damaged file).
     """
-    resumed = checkpoint.load(lambda folder: torch.load(folder / "state.pt", map_location="cpu", weights_only=True)) \
-        if checkpoint else None
+    def load(folder):
+        saved = torch.load(folder / "state.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        return saved
+
+    resumed = checkpoint.load(load) if checkpoint else None
     if DISTRIBUTED:
         check_same_start(resumed[0] if resumed else 0)
     if not resumed:
         return 0
     done, saved_history, saved = resumed
     history.update(saved_history)
-    model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
     shuffle.set_state(saved["shuffle"])
     per_rank = saved.get("ranks", [])
     mine = per_rank[RANK] if len(per_rank) == WORLD else saved  # else: another number of processes made it

@@ -185,9 +185,6 @@ def test_a_checkpoint_made_on_other_data_is_refused_and_the_record_states_its_da
     assert record["data_sha256"] == make_split(data.load_mnist(other), 300, 0.1).digest != digest
 
 
-@pytest.mark.xfail(strict=True, reason="needs pytorch/torch_lab.py's resume to call model.load_state_dict inside "
-                                       "the callback it gives Checkpoint.load (the lead's redesign, issue 31), which "
-                                       "turns any error of it into one line: remove this mark then")
 def test_a_checkpoint_state_that_does_not_fit_the_model_is_one_line(tiny_data, tmp_path):
     """issue 34: --resume with a state.pt of another model: load_state_dict's RuntimeError was a traceback."""
     script = SCRIPTS["pytorch"]

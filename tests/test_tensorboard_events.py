@@ -97,9 +97,6 @@ TENSORFLOW_AT_EXIT = ("import atexit, sys; atexit.register(lambda: print('tensor
                       "str(sys.modules.get('tensorflow') is not None), flush=True))")
 
 
-@pytest.mark.xfail(strict=True, reason="needs pytorch/torch_lab.py to write its event files with "
-                                       "common.tensorboard_events.EpochBoard instead of torch.utils.tensorboard "
-                                       "(the lead's redesign, issue 31): remove this mark then")
 def test_a_pytorch_run_with_tensorboard_never_imports_tensorflow(tiny_data, tmp_path):
     result = run_patched("pytorch/ex1_mnist.py", TENSORFLOW_AT_EXIT, "--models", "lab3", "--limit", 200,
                          "--epochs", 1, "--precision", "fp32", "--out", tmp_path, "--tensorboard", tmp_path / "runs",
