@@ -44,7 +44,8 @@ from pathlib import Path
 from typing import Optional
 
 from common import layout
-from common.atomic import check_writable, interrupt_exit_code
+from common.atomic import check_writable
+from common.interrupts import interrupt_exit_code
 from common.entry import exit_process, run_command
 from common.errors import UserError
 from common.parser import BATCH_SIZE, EPOCHS, LIMIT, SEED, VAL_SPLIT, Parser, whole

@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import Callable, Union
 
-from common.atomic import interrupt_exit_code, interrupt_name, terminate_as_interrupt
+from common.interrupts import interrupt_exit_code, interrupt_name, terminate_as_interrupt
 from common.errors import UserError
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from common import data as datasets
 from common import evaluation, layout, lock, preflight
-from common.atomic import interrupts_deferred
+from common.interrupts import interrupts_deferred
 from common.checkpoint import Checkpoint
 from common.cli import epochs_of
 from common.errors import UserError

@@ -3,7 +3,7 @@
     python keras/benchmark.py                                    # every layered model, 10 s each, and the extras
     python keras/benchmark.py --models ex1/model3 ex3/model8 --seconds 5
     python keras/benchmark.py --list                             # the models and their multiply-adds
-    python -m common.benchmark_table                             # the README's table from the record
+    python -m common.benchmark_table                             # docs/performance.md's tables from the record
 
 Per model, the training loop of keras/keras_lab.py (``model.fit`` on its
 tf.data pipeline over the normalised in-memory array, batch size
@@ -46,9 +46,9 @@ import argparse  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 
-from common import benchmark_table, precision  # noqa: E402
+from common import benchmark, precision  # noqa: E402
 from common.entry import exit_process  # noqa: E402
-from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
+from common.benchmark import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
                                     measure_models, new_record, now_utc, precisions_to_time, save_record)
 
 FRAMEWORK = "keras"
@@ -122,7 +122,7 @@ def matmul_peak(n: int, repeats: int, precision_name: str = "fp32") -> dict:
     a = tf.cast(tf.random.normal((n, n)), dtype)
     b = tf.cast(tf.random.normal((n, n)), dtype)
     # reading one element waits for the product
-    return benchmark_table.matmul_peak(lambda: tf.linalg.matmul(a, b)[0, 0].numpy(), n, repeats)
+    return benchmark.matmul_peak(lambda: tf.linalg.matmul(a, b)[0, 0].numpy(), n, repeats)
 
 
 def all_layers(model) -> list:

@@ -3,7 +3,7 @@
     python pytorch/benchmark.py                                   # every layered model, 10 s each, and the extras
     python pytorch/benchmark.py --models ex1/model4 PraisyNetDA --seconds 5
     python pytorch/benchmark.py --list                            # the models and their multiply-adds
-    python -m common.benchmark_table                              # the README's table from the record
+    python -m common.benchmark_table                              # docs/performance.md's tables from the record
 
 Per model, after warm-up, the training step of pytorch/torch_lab.py's loop
 (a batch indexed from the one normalised tensor on the device, the script's augmentation
@@ -46,10 +46,10 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never sha
 import argparse  # noqa: E402
 import time  # noqa: E402
 
-from common import benchmark_table  # noqa: E402
+from common import benchmark  # noqa: E402
 from common.data import SPECS  # noqa: E402
 from common.entry import exit_process  # noqa: E402
-from common.benchmark_table import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
+from common.benchmark import (CONV_HEAVY_MACS, benchmark_main, evaluation_figures, load_average,  # noqa: E402
                                     measure_models, new_record, now_utc, precisions_to_time, save_record)
 
 FRAMEWORK = "pytorch"
@@ -138,7 +138,7 @@ def matmul_peak(n: int, repeats: int, precision: str = "fp32") -> dict:
         torch.mm(a, b)
         sync()
 
-    return benchmark_table.matmul_peak(multiply, n, repeats)
+    return benchmark.matmul_peak(multiply, n, repeats)
 
 
 def count_multiply_adds(entry, model) -> tuple:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from common import benchmark_table
+from common import benchmark, benchmark_table
 from tests.helpers import PYTHON, REPO, assert_one_line_error, run_script
 
 MODEL_FIELDS = {"id", "exercise", "model", "dataset", "precision", "augmentation", "multiply_adds", "conv_heavy",
@@ -111,7 +111,7 @@ def test_matmul_peak_times_each_call_after_one_untimed_warm_up():
         calls.append(next(seconds))
         time.sleep(calls[-1])
 
-    peak = benchmark_table.matmul_peak(multiply, n=1000, repeats=3)
+    peak = benchmark.matmul_peak(multiply, n=1000, repeats=3)
     assert len(calls) == 4
     assert peak["gflops"] == pytest.approx(2e9 / 0.05 / 1e9, rel=0.25)        # best of 0.05, 0.2, 0.1 s
     assert peak["median_gflops"] == pytest.approx(2e9 / 0.1 / 1e9, rel=0.25)  # not the warm-up's 0.3 s
@@ -129,9 +129,9 @@ def test_model_names_and_list_need_no_framework():
 
 
 def test_default_selection_is_every_model_but_resnet50():
-    entries = benchmark_table.select(benchmark_table.load_registry("keras"), None)
+    entries = benchmark.select(benchmark.load_registry("keras"), None)
     assert entries and {e.exercise for e in entries} == {"ex1", "ex2", "ex3"}
-    assert [e.id for e in benchmark_table.select(benchmark_table.load_registry("keras"), ["model8", "ex1"])][:2] \
+    assert [e.id for e in benchmark.select(benchmark.load_registry("keras"), ["model8", "ex1"])][:2] \
         == ["ex3/model8", "ex1/model1"]
 
 

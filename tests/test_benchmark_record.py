@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from common import benchmark_table
+from common import benchmark
 from tests.helpers import PYTHON, REPO, assert_one_line_error
 
 FAST = ("--seconds", "0.3", "--batch-size", "16", "--peak-size", "256", "--precision", "fp32")
@@ -49,20 +49,20 @@ def test_a_partial_benchmark_keeps_the_committed_record_wherever_out_names_it(re
 
 def test_what_makes_a_benchmark_fuller():
     committed = json.loads((REPO / "results" / "benchmarks" / "pytorch.json").read_text())
-    assert benchmark_table.benchmark_shortfall(committed, committed) == []
+    assert benchmark.benchmark_shortfall(committed, committed) == []
     longer = {**committed, "seconds": 30.0, "models": committed["models"] + [{"id": "ex1/lab3", "precision": "fp32"}]}
-    assert benchmark_table.benchmark_shortfall(committed, longer) == []
+    assert benchmark.benchmark_shortfall(committed, longer) == []
     partial = {**committed, "models": committed["models"][:1], "seconds": 0.5}
     del partial["dataloader_comparison"]
-    words = benchmark_table.benchmark_shortfall(committed, partial)
+    words = benchmark.benchmark_shortfall(committed, partial)
     assert words[0].startswith("it lacks 11 of the record's 12 rows (ex1/model1 bf16, ex1/model4 fp32")
     assert "--seconds 0.5 where the record has 10" in words and any("DataLoader comparison" in w for w in words)
     # A plan whose precisions the framework picks later: its models are compared, not yet its precisions.
     plan = {"models": [{"id": m["id"], "precision": "fp32"} for m in committed["models"]], "seconds": 10.0,
             "batch_size": 128, "seed": 0, "precisions_known": False, "dataloader_comparison": True,
             "evaluation_figures": True}
-    assert benchmark_table.benchmark_shortfall(committed, plan) == []
-    assert benchmark_table.benchmark_shortfall(committed, {**plan, "precisions_known": True})[0].startswith(
+    assert benchmark.benchmark_shortfall(committed, plan) == []
+    assert benchmark.benchmark_shortfall(committed, {**plan, "precisions_known": True})[0].startswith(
         "it lacks 6 of the record's 12 rows")
 
 
@@ -71,6 +71,6 @@ def test_a_malformed_benchmark_record_of_the_repository_is_kept_in_one_line(tmp_
     record = tmp_path / "results" / "benchmarks" / "pytorch.json"
     record.parent.mkdir(parents=True)
     record.write_text(text)
-    with pytest.raises(benchmark_table.UserError, match="pytorch.json is kept"):
-        benchmark_table.refuse_replacing(record, {"models": []}, False, repository=tmp_path)
-    benchmark_table.refuse_replacing(record, {"models": []}, True, repository=tmp_path)  # --force
+    with pytest.raises(benchmark.UserError, match="pytorch.json is kept"):
+        benchmark.refuse_replacing(record, {"models": []}, False, repository=tmp_path)
+    benchmark.refuse_replacing(record, {"models": []}, True, repository=tmp_path)  # --force
