@@ -37,7 +37,6 @@ framework's lab module is imported only once the options, the record and the ima
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import json
 import warnings
@@ -52,7 +51,6 @@ from common.errors import UserError
 from common.parser import Parser
 from common.scripts import REPO_ROOT, SCRIPTS, load_script, read_script, script_path
 
-BACKENDS = {"keras": "keras_lab", "pytorch": "torch_lab"}
 VARIANTS = ("-bf16", "-fp16")
 MAX_PIXELS = 50_000_000  # more than any camera's photo: larger is not an image to classify
 
@@ -177,9 +175,8 @@ def run_args(record: dict, framework: str, options) -> argparse.Namespace:
     args.precision = record.get("precision", "fp32")  # as it trained and was measured
     # PyTorch trains in channels_last on CPUs and CUDA GPUs (the record's device says so): re-measured the same way.
     args.plain_layout = framework == "pytorch" and "channels_last" not in record.get("device", "")
-    args.mixed_precision = not args.plain_layout  # the name older labs read
     args.device, args.batch_size, args.seed = options.device, record["batch_size"], record.get("seed", 0)
-    args.deterministic, args.strategy = False, "default"
+    args.deterministic = False
     args.limit, args.val_split = record.get("limit"), record.get("val_split", 0.1)
     args.record_settings, args.reduced_notes = dict(settings), {}
     return args
@@ -301,7 +298,8 @@ def load_image(path, dataset: str) -> tuple:
 
 # --- the command --------------------------------------------------------------------------------------------
 
-def main(framework: str, argv=None) -> int:
+def main(framework: str, load_lab, argv=None) -> int:
+    """``load_lab()``: the framework's lab module (keras_lab, torch_lab), imported by the framework's predict.py."""
     def body() -> int:
         options = build_parser(framework).parse_args(argv)
         if not 1 <= options.top <= 10:
@@ -320,11 +318,12 @@ def main(framework: str, argv=None) -> int:
             raise UserError(f"{record_path}: a record of {record['framework']}, not {framework}")
         images = [load_image(image, info.dataset) for image in options.images]  # bad files fail before loading
 
-        backend = importlib.import_module(BACKENDS[framework])
+        backend = load_lab()  # the framework loads only now, once the options, the record and the images are good
         args = run_args(record, framework, options)
         backend.setup(args)
         model = backend.load_model(path, builder(info, model_name, args))
-        backend.prepare_inference(model, args)
+        if framework == "pytorch":
+            backend.prepare_inference(model, args)  # the memory layout it trained in
         if not images:
             return remeasure(backend, model, record, info.dataset, options)
         probs = backend.predict(model, np.stack([pixels for pixels, _ in images]), args.batch_size)

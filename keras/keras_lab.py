@@ -399,10 +399,6 @@ def load_model(path, make):
     return model
 
 
-def prepare_inference(model, args) -> None:
-    """Nothing to do: a saved Keras model holds its layers' dtype policies."""
-
-
 def predict(model, images: np.ndarray, batch_size: int) -> np.ndarray:
     return np.asarray(model.predict(normalise(images), batch_size=max(batch_size, 512), verbose=0), dtype=np.float64)
 

@@ -14,5 +14,11 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # appended: never sha
 
 from common.predict import main  # noqa: E402
 
+
+def load_lab():
+    import keras_lab  # keras/keras_lab.py: it loads the framework, so only once the command line and the record are good
+    return keras_lab
+
+
 if __name__ == "__main__":
-    sys.exit(main("keras"))
+    sys.exit(main("keras", load_lab))

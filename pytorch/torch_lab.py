@@ -544,7 +544,7 @@ def load_model(path, make):
 
 
 def prepare_inference(model, args) -> None:
-    """The memory layout the model trained and was measured in (channels_last unless --no-mixed-precision)."""
+    """The memory layout the model trained and was measured in (channels_last, unless args.plain_layout)."""
     prepare_training(model, None, args)
 
 
