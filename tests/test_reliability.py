@@ -279,6 +279,35 @@ def test_other_data_of_the_same_shape_does_not_replace_a_record(repository, tiny
     assert json.loads(record_path.read_text())["created"] != record["created"]
 
 
+@pytest.mark.parametrize("precision", [None, "auto"])
+def test_a_default_or_auto_run_on_a_bf16_cpu_never_replaces_an_fp32_record(repository, tiny_data, precision):
+    """issue 32 item 1 and issue 34 item 2: a plain run trains in fp32 (and may replace the fp32 record of the
+    same experiment); --precision auto on a CPU with bf16 instructions (mocked here: this CPU may have none)
+    chooses bf16, and the fp32 record is kept. The record is made the same experiment in every other way."""
+    from common import data
+    from common.experiment import make_split
+
+    record_path = layout.record(repository, "ex1", "pytorch", "model1")
+    record = json.loads(record_path.read_text())
+    split = make_split(data.load_mnist(tiny_data), 300, 0.1)
+    record.update(epochs=1, limit=300, n_train=len(split.x_train), n_test=len(split.x_test), precision="fp32",
+                  data_sha256=split.digest)
+    record_path.write_text(json.dumps(record))
+    original = record_path.read_bytes()
+    bf16_cpu = 'import torch; torch.cpu.get_capabilities = lambda: {"avx512_bf16": True, "amx_bf16": False}'
+    options = ["--models", "model1", "--limit", 300, "--epochs", 1] + (["--precision", precision] if precision else [])
+    env = {**os.environ, "LAB_DATA_DIR": str(tiny_data)}
+    result = subprocess.run([PYTHON, "-c", PATCHED, "pytorch/ex1_mnist.py", bf16_cpu, *map(str, options)],
+                            cwd=repository, env=env, capture_output=True, text=True, timeout=600)
+    if precision == "auto":
+        assert_one_line_error(result, "model1.json is kept", "bf16 where the record has fp32")
+        assert "epoch" not in result.stdout and record_path.read_bytes() == original  # refused before training
+    else:
+        assert result.returncode == 0, result.stderr
+        assert record_path.read_bytes() != original  # replaced: the same experiment, in fp32
+        assert json.loads(record_path.read_text())["precision"] == "fp32"
+
+
 def test_readme_quick_examples_write_to_a_scratch_out():
     commands = [line for line in (REPO / "README.md").read_text().splitlines()
                 if re.search(r"(keras|pytorch)/ex\d_\w+\.py", line) and re.search(r"--limit|--epochs \d", line)]
