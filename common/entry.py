@@ -43,6 +43,13 @@ def run_command(body: Callable[[], int], interrupted: Union[str, Callable[[Keybo
         return 1
 
 
+def stop(message: str) -> None:
+    """Stop the process now with ``error: message`` and exit code 2: for a check a module makes as it is
+    imported (a script's imports run before any ``run_command`` could catch a UserError)."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed stream

@@ -21,6 +21,7 @@ import time
 import warnings
 from pathlib import Path
 
+from common.entry import stop
 from common.errors import UserError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the logs
@@ -36,8 +37,8 @@ _backend = os.environ.get("KERAS_BACKEND", "").strip()
 if _backend and _backend.lower() != KERAS_BACKEND:
     _why = ("Keras on torch would load torch beside TensorFlow, which can segfault; the PyTorch versions are "
             "in pytorch/" if _backend.lower() == "torch" else "tf.data and TensorFlow's devices")
-    raise UserError(f"KERAS_BACKEND={_backend}: the Keras scripts run on TensorFlow only ({_why}); "
-                    f"unset KERAS_BACKEND or set it to tensorflow")
+    stop(f"KERAS_BACKEND={_backend}: the Keras scripts run on TensorFlow only ({_why}); "
+         f"unset KERAS_BACKEND or set it to tensorflow")
 os.environ["KERAS_BACKEND"] = KERAS_BACKEND  # also over a keras.json that names another backend
 
 # TensorFlow uses its oneDNN CPU kernels by default only on CPUs with AVX512-VNNI/AMX-class features.
@@ -83,7 +84,7 @@ from common.doctor import gpu_mismatch_warning  # noqa: E402
 from common.progress import StepProgress  # noqa: E402
 
 if keras.backend.backend() != KERAS_BACKEND:  # keras imported earlier in this process, on another backend
-    raise UserError(f"Keras runs on {keras.backend.backend()} in this process; the Keras scripts need tensorflow")
+    stop(f"Keras runs on {keras.backend.backend()} in this process; the Keras scripts need tensorflow")
 
 
 def setup(args) -> None:
