@@ -70,11 +70,21 @@ def run_patched(script: str, patch: str, *args, data_dir=None, timeout=600) -> s
     return run_script("-c", PATCHED, script, patch, *args, data_dir=data_dir, timeout=timeout)
 
 
+# TensorFlow 2.21's C++ logs this as an error under op determinism (--deterministic): its Python side gives
+# tf.data's map an attribute its own op definition lacks. Harmless, not the lab's, and the same before the
+# redesign; TF_CPP_MIN_LOG_LEVEL=3 would hide it, and with it every real error TensorFlow logs.
+KNOWN_TENSORFLOW_NOTICE = "NodeDef mentions attribute use_unbounded_threadpool which is not in the op definition"
+
+
+def known_tensorflow_notice(line: str) -> bool:
+    return KNOWN_TENSORFLOW_NOTICE in line and "node_def_util.cc" in line
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments) -> None:
     """A clear failure: non-zero exit, no traceback, one line on stderr naming the problem."""
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not known_tensorflow_notice(line)]
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment.lower() in lines[0].lower(), lines[0]

@@ -320,8 +320,8 @@ def test_readme_quick_examples_write_to_a_scratch_out():
 
 NAN_VALIDATION = {"pytorch": "import torch_lab; real = torch_lab.evaluate; "
                              "torch_lab.evaluate = lambda *a: (float('nan'), real(*a)[1])",
-                  "keras": "import keras_lab, numpy; real = keras_lab.in_batches; "
-                           "keras_lab.in_batches = lambda x, y, b: real(x * numpy.float32('nan'), y, b)"}
+                  "keras": "import keras_lab, numpy; real = keras_lab.batches; "
+                           "keras_lab.batches = lambda x, y, b: real(x * numpy.float32('nan'), y, b)"}
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "keras"])
