@@ -95,10 +95,10 @@ def setup(args) -> None:
     if args.device == "cpu" and gpus:
         tf.config.set_visible_devices([], "GPU")
     elif args.device == "cuda" and not (gpus and tf.test.is_built_with_cuda()):
-        raise UserError("--device cuda: TensorFlow sees no CUDA GPU (install tensorflow[and-cuda]; see README)")
+        raise UserError("--device cuda: TensorFlow sees no CUDA GPU (install tensorflow[and-cuda]: docs/install.md)")
     elif args.device == "mps" and not (gpus and sys.platform == "darwin"):
         raise UserError("--device mps: TensorFlow sees no Apple GPU (its tensorflow-metal plugin is unmaintained: the "
-                        "Keras scripts run on the CPU of a Mac, the PyTorch ones on MPS; see README, Other machines)")
+                        "Keras scripts run on the CPU of a Mac, the PyTorch ones on MPS; see docs/install.md)")
     on_gpu = bool(args.device != "cpu" and gpus)
     if args.device == "auto" and not gpus:  # an NVIDIA GPU TensorFlow cannot use: say why, in one line
         warning = gpu_mismatch_warning("keras", False, tf.sysconfig.get_build_info().get("cuda_version"))
