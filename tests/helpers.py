@@ -129,3 +129,21 @@ def read_only(folder):
         yield
     finally:
         subprocess.run(["umount", folder], check=True)
+
+
+def fake_cifar_split(n=20):
+    """n random 32x32 colour training images with CIFAR-10's class names: the augmentation figures' input."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    return SimpleNamespace(x_train=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
+                           y_train=np.arange(n) % 10,
+                           class_names=["Plane", "Car", "Bird", "Cat", "Deer", "Dog", "Frog", "Horse", "Ship", "Truck"])
+
+
+def recording_augment(calls):
+    """A stand-in for a lab's augment_examples: records what it was asked to augment; 'augments' by mirroring."""
+    def augment_examples(augmentation, images, seed):
+        calls.append((augmentation, images.copy(), seed))
+        return images[:, :, ::-1]
+    return augment_examples

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, fake_cifar_split, recording_augment
 from tests.scripts import load_script
 
 sys.path.insert(0, str(REPO / "keras"))
@@ -67,21 +67,6 @@ def test_the_records_augmentation_words_are_read_from_the_layers(name, words):
 
 # --- the augmentation figures, with a stand-in for the augmentation --------------
 
-def fake_split(n=20):
-    rng = np.random.default_rng(0)
-    return SimpleNamespace(x_train=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
-                           y_train=np.arange(n) % 10,
-                           class_names=["Plane", "Car", "Bird", "Cat", "Deer", "Dog", "Frog", "Horse", "Ship", "Truck"])
-
-
-def recording_augment(calls):
-    """Records what it was asked to augment; 'augments' by mirroring."""
-    def augment_examples(augmentation, images, seed):
-        calls.append((augmentation, images.copy(), seed))
-        return images[:, :, ::-1]
-    return augment_examples
-
-
 @pytest.mark.parametrize("models, figures", [
     (["model8"], {"dataset_og.png", "model8_dataset_augmented.png"}),
     (["model9"], {"dataset_og.png", "model9_dataset_augmented.png"}),
@@ -89,7 +74,7 @@ def recording_augment(calls):
     (["model9", "model10"], {"dataset_og.png", "model9_dataset_augmented.png"}),
 ])
 def test_figures_only_for_the_models_that_ran_from_the_same_images(models, figures, tmp_path, monkeypatch):
-    calls, split = [], fake_split()
+    calls, split = [], fake_cifar_split()
     monkeypatch.setattr(EX3, "augment_examples", recording_augment(calls))
     EX3.augmentation_figures(split, SimpleNamespace(models=models, seed=5, out=tmp_path))
     folder = tmp_path / "plots" / "ex3" / "keras"
@@ -102,5 +87,5 @@ def test_figures_only_for_the_models_that_ran_from_the_same_images(models, figur
 
 def test_figures_cope_with_fewer_training_images_than_examples(tmp_path, monkeypatch):
     monkeypatch.setattr(EX3, "augment_examples", recording_augment([]))
-    EX3.augmentation_figures(fake_split(3), SimpleNamespace(models=["model8"], seed=0, out=tmp_path))
+    EX3.augmentation_figures(fake_cifar_split(3), SimpleNamespace(models=["model8"], seed=0, out=tmp_path))
     assert (tmp_path / "plots" / "ex3" / "keras" / "model8_dataset_augmented.png").exists()

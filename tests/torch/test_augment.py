@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import REPO
+from tests.helpers import REPO, fake_cifar_split, recording_augment
 from tests.scripts import load_script
 
 sys.path.insert(0, str(REPO / "pytorch"))
@@ -79,23 +79,8 @@ def test_praisynetda_and_myresnetda_train_on_the_reports_transforms_and_praisyne
 
 # --- the augmentation figures, with a stand-in for the augmentation --------------
 
-def fake_split(n=20):
-    rng = np.random.default_rng(0)
-    return SimpleNamespace(x_train=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
-                           y_train=np.arange(n) % 10,
-                           class_names=["Plane", "Car", "Bird", "Cat", "Deer", "Dog", "Frog", "Horse", "Ship", "Truck"])
-
-
-def recording_augment(calls):
-    """Records what it was asked to augment; 'augments' by mirroring."""
-    def augment_examples(augmentation, images, seed):
-        calls.append((augmentation, images.copy(), seed))
-        return images[:, :, ::-1]
-    return augment_examples
-
-
 def test_figure_shows_the_first_training_images_under_the_reports_augmentation(tmp_path, monkeypatch):
-    calls, split = [], fake_split()
+    calls, split = [], fake_cifar_split()
     monkeypatch.setattr(EX3, "augment_examples", recording_augment(calls))
     EX3.augmentation_figure(split, SimpleNamespace(models=["PraisyNetDA"], seed=5, out=tmp_path))
     assert (tmp_path / "plots" / "ex3" / "pytorch" / "dataset_augmented.png").exists()
